@@ -1,0 +1,29 @@
+# feedd — two commands on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run build check test lint clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/feedd build -c config/feedd.yaml
+
+build: $(STAMP)
+	$(BIN)/feedd build -c config/feedd.yaml
+
+check: $(STAMP)
+	$(BIN)/feedd check -c config/feedd.yaml
+
+test: $(STAMP)
+	$(BIN)/ruff check feedd tests
+	$(BIN)/python -m pytest -q
+
+clean:
+	rm -rf $(VENV) public state build *.egg-info

@@ -1,0 +1,20 @@
+"""feedd: a folder of articles in, RSS 2.0, Atom 1.0 and JSON Feed 1.1 out."""
+
+from __future__ import annotations
+
+from feedd.build import build
+from feedd.config import Config, load_config
+from feedd.errors import ArticleError, ConfigError, FeeddError, PublishError, RenderError
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ArticleError",
+    "Config",
+    "ConfigError",
+    "FeeddError",
+    "PublishError",
+    "RenderError",
+    "build",
+    "load_config",
+]

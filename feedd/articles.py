@@ -1,0 +1,204 @@
+"""LOAD: one file → front matter and body, or plain text, or a diagnostic. The only frontmatter/yaml user.
+
+Every guard that keeps a hostile file from hurting the build lives here: size cap, nesting guard before
+libyaml sees the text, encodings, and a YAML loader that keeps scalars as the author wrote them.
+"""
+
+from __future__ import annotations
+
+import codecs
+import os
+import re
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from frontmatter.default_handlers import YAMLHandler
+
+from feedd.models import Diagnostic
+
+MAX_NESTING = 64  # libyaml's composer recurses per level; thousands of levels crash the interpreter
+IGNORED_SUFFIXES = ("~", ".swp", ".swo", ".swx", ".tmp", ".part", ".crdownload", ".bak", ".orig")
+
+
+class YamlBool:
+    """A YAML 1.1 boolean that remembers how it was written (`title: no` is the title "no")."""
+
+    __slots__ = ("value", "source")
+
+    def __init__(self, value: bool, source: str) -> None:
+        self.value, self.source = value, source
+
+    def __bool__(self) -> bool:
+        return self.value
+
+    def __repr__(self) -> str:
+        return self.source
+
+
+class YamlInt(int):
+    """An int that remembers its spelling (`1:20` is sexagesimal 80 to YAML, a title to a person)."""
+
+    source: str
+
+
+class YamlFloat(float):
+    source: str
+
+
+def _with_source(cls: type) -> Any:
+    def construct(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
+        base = {YamlInt: yaml.SafeLoader.construct_yaml_int, YamlFloat: yaml.SafeLoader.construct_yaml_float}
+        value = cls(base[cls](loader, node))
+        value.source = node.value
+        return value
+
+    return construct
+
+
+def _construct_bool(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> YamlBool:
+    return YamlBool(yaml.SafeLoader.construct_yaml_bool(loader, node), node.value)
+
+
+_Base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class ArticleLoader(_Base):  # type: ignore[misc, valid-type]
+    """Safe YAML that never builds dates (parsed later, with diagnostics) and keeps scalars' spelling."""
+
+
+ArticleLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in _Base.yaml_implicit_resolvers.items()
+}
+ArticleLoader.add_constructor("tag:yaml.org,2002:bool", _construct_bool)
+ArticleLoader.add_constructor("tag:yaml.org,2002:int", _with_source(YamlInt))
+ArticleLoader.add_constructor("tag:yaml.org,2002:float", _with_source(YamlFloat))
+
+
+class ArticleYAMLHandler(YAMLHandler):
+    """python-frontmatter's YAML handler, with feedd's loader."""
+
+    def load(self, fm: str, **kwargs: object) -> Any:
+        return yaml.load(fm, Loader=ArticleLoader)  # noqa: S506 - ArticleLoader is a SafeLoader
+
+
+HANDLER = ArticleYAMLHandler()
+
+
+@dataclass
+class FileContent:
+    """What one file holds: front matter (an article) or plain text (a candidate body)."""
+
+    rel: str
+    meta: dict[str, Any] | None = None
+    text: str = ""
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+
+def is_ignored(name: str) -> bool:
+    """Hidden files and editor or download leftovers are never articles."""
+    return name.startswith((".", "#")) or name.endswith(IGNORED_SUFFIXES)
+
+
+def _decode(data: bytes) -> tuple[str, str | None]:
+    """Bytes → text; returns a note when the file was not plain UTF-8."""
+    for bom, codec in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
+                       (codecs.BOM_UTF16_BE, "utf-16")):
+        if data.startswith(bom):
+            try:
+                return data.decode(codec), None if codec == "utf-8-sig" else f"decoded as {codec.upper()}"
+            except UnicodeDecodeError:
+                break
+    try:
+        return data.decode("utf-8"), None
+    except UnicodeDecodeError as exc:
+        return data.decode("cp1252", errors="replace"), f"not valid UTF-8 (byte {exc.start}); decoded as Windows-1252"
+
+
+def _too_deep(front: str) -> bool:
+    """Cheap upper bound on YAML nesting, checked before libyaml ever sees the text."""
+    depth = deepest = 0
+    for ch in front:
+        if ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth = max(depth - 1, 0)
+    if deepest > MAX_NESTING:
+        return True
+    indent = re.compile(r"^[ \t\-?:]*", re.MULTILINE)
+    return any(len(m.group(0)) > 2 * MAX_NESTING for m in indent.finditer(front))
+
+
+def _read_bytes(path: Path, max_bytes: int) -> bytes:
+    """Read a regular file without following a last-moment swap to a FIFO or device."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise IsADirectoryError("not a regular file")
+        if info.st_size > max_bytes:
+            raise ValueError(f"file is {info.st_size:,} bytes, over the {max_bytes:,}-byte limit")
+        with os.fdopen(os.dup(fd), "rb") as handle:
+            data = handle.read(max_bytes + 1)
+        if len(data) > max_bytes:
+            raise ValueError(f"file grew past the {max_bytes:,}-byte limit while being read")
+        return data
+    finally:
+        os.close(fd)
+
+
+def read_file(path: Path, rel: str, max_bytes: int) -> FileContent | None:
+    """Read one file. None when it vanished; diagnostics explain anything skipped or repaired."""
+    content = FileContent(rel)
+    note = content.diagnostics.append
+    try:
+        data = _read_bytes(path, max_bytes)
+    except FileNotFoundError:
+        return None
+    except (ValueError, IsADirectoryError, OSError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        note(Diagnostic(rel, "error", f"skipped: {reason}"))
+        return content
+    text, how = _decode(data)
+    if how:
+        note(Diagnostic(rel, "warning", how))
+    if "\x00" in text:
+        if text.count("\x00") > len(text) // 100:
+            note(Diagnostic(rel, "error", "skipped: binary file"))
+            return content
+        text = text.replace("\x00", "")
+        note(Diagnostic(rel, "warning", "removed NUL bytes"))
+    text = text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff")
+    if not HANDLER.detect(text):
+        content.text = text
+        return content
+    try:
+        front, body = HANDLER.split(text)
+    except ValueError:
+        note(Diagnostic(rel, "error", "skipped: front matter is never closed (no second '---' line)"))
+        return content
+    if _too_deep(front):
+        note(Diagnostic(rel, "error", f"skipped: front matter nested deeper than {MAX_NESTING} levels"))
+        return content
+    try:
+        meta = HANDLER.load(front)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 2}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        note(Diagnostic(rel, "error", f"skipped: invalid YAML front matter{where}: {problem}"))
+        return content
+    except RecursionError:
+        note(Diagnostic(rel, "error", "skipped: front matter nested too deeply"))
+        return content
+    if not isinstance(meta, dict):
+        kind = "empty" if meta is None else f"a {type(meta).__name__}, not a mapping of fields"
+        note(Diagnostic(rel, "error", f"skipped: front matter is {kind}"))
+        return content
+    content.meta = meta
+    content.text = body.strip()
+    return content

@@ -1,0 +1,210 @@
+"""YAML → one frozen, validated Config. The only module that knows YAML config and pydantic."""
+
+from __future__ import annotations
+
+import re
+import zoneinfo
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
+
+from feedd.errors import ConfigError
+
+DEFAULT_CONFIG = Path("config/feedd.yaml")
+FORMATS = ("rss", "atom", "json")
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def _duration(value: Any) -> Any:
+    """Accept the shorthand people write in YAML (`36h`, `7d`) besides pydantic's own forms."""
+    if isinstance(value, str) and (m := _DURATION.match(value)):
+        return timedelta(**{_UNITS[m.group(2)]: float(m.group(1))})
+    return value
+
+
+Duration = Annotated[timedelta, BeforeValidator(_duration)]
+Format = Literal["rss", "atom", "json"]
+Sort = Literal["date", "heat", "trending"]
+Content = Literal["summary", "full"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Site(_Model):
+    title: str = "feedd"
+    base_url: str = "http://127.0.0.1:8080/"
+    description: str = "Feeds published by feedd"
+    language: str = "en"
+    timezone: str = "UTC"
+    author: str | None = None
+
+    @field_validator("base_url")
+    @classmethod
+    def _absolute(cls, value: str) -> str:
+        if not re.match(r"^https?://[^/\s]+", value):
+            raise ValueError("expected an absolute http(s) URL such as https://example.com/")
+        return value if value.endswith("/") else value + "/"
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (expected an IANA name such as Europe/Paris)") from None
+        return value
+
+
+class Paths(_Model):
+    articles: Path = Path("articles")
+    output: Path = Path("public")
+    state: Path = Path("state")
+
+
+class Limits(_Model):
+    max_file_bytes: int = Field(2 * 1024 * 1024, gt=0)
+
+
+class FeedDefaults(_Model):
+    limit: int = Field(50, gt=0)
+    sort: Sort = "date"
+    half_life: Duration = timedelta(hours=24)
+    formats: tuple[Format, ...] = FORMATS
+    content: Content = "summary"
+    min_quality: float | None = None
+    min_heat: float | None = None
+    max_bytes: int | None = Field(None, gt=0)
+
+
+class Family(_Model):
+    enabled: bool = True
+    title: str = "{site}: {name}"
+    min_items: int = Field(1, ge=1)
+
+
+class Families(_Model):
+    categories: Family = Family()
+    topics: Family = Family()
+    providers: Family = Family()
+
+
+class Filter(_Model):
+    topics: tuple[str, ...] = ()
+    providers: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    types: tuple[str, ...] = ()
+    min_heat: float | None = None
+    min_quality: float | None = None
+    max_age: Duration | None = None
+
+
+class FeedConfig(_Model):
+    name: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")]
+    title: str | None = None
+    description: str | None = None
+    filter: Filter = Filter()
+    sort: Sort | None = None
+    half_life: Duration | None = None
+    limit: int | None = Field(None, gt=0)
+    formats: tuple[Format, ...] | None = None
+    content: Content | None = None
+    max_bytes: int | None = Field(None, gt=0)
+
+
+class Config(_Model):
+    """Everything feedd needs to know, validated once; paths are absolute after load_config."""
+
+    site: Site = Site()
+    paths: Paths = Paths()
+    limits: Limits = Limits()
+    defaults: FeedDefaults = FeedDefaults()
+    families: Families = Families()
+    feeds: tuple[FeedConfig, ...] = ()
+    source: Path | None = Field(None, exclude=True)
+
+    @field_validator("feeds")
+    @classmethod
+    def _unique_names(cls, feeds: tuple[FeedConfig, ...]) -> tuple[FeedConfig, ...]:
+        names = [f.name for f in feeds]
+        reserved = {"all", "topics", "providers", "categories"}
+        for name in names:
+            if name in reserved:
+                raise ValueError(f"feed name {name!r} is reserved")
+            if names.count(name) > 1:
+                raise ValueError(f"feed name {name!r} is used twice")
+        return feeds
+
+
+def _format_error(error: dict[str, Any]) -> str:
+    loc = ""
+    for part in error["loc"]:
+        loc += f"[{part}]" if isinstance(part, int) else (f".{part}" if loc else str(part))
+    kind, ctx = error["type"], error.get("ctx", {})
+    if kind == "extra_forbidden":
+        message = "unknown key"
+    elif kind == "literal_error":
+        message = "expected one of " + ctx["expected"].replace("'", "").replace(" or ", ", ")
+    elif kind == "value_error":
+        message = str(ctx.get("error", error["msg"]))
+    else:
+        message = error["msg"][0].lower() + error["msg"][1:]
+        if "input" in error and not isinstance(error["input"], dict | list):
+            message += f" (got {error['input']!r})"
+    return f"{loc}: {message}" if loc else message
+
+
+def validate_config(data: Any, source: Path | None = None) -> Config:
+    """Validate a mapping into a Config; relative paths resolve against the config file's folder."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(source, f"expected a mapping of settings, got {type(data).__name__}")
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(source, _format_error(exc.errors()[0])) from None
+    base = source.parent.resolve() if source else Path.cwd()
+    paths = Paths(**{k: (base / v).resolve() for k, v in config.paths.model_dump().items()})
+    return config.model_copy(update={"paths": paths, "source": source})
+
+
+def load_config(path: Path | str | None = None, **overrides: Any) -> Config:
+    """Load the YAML file (or defaults), apply CLI overrides, validate everything.
+
+    Without a path, ./config/feedd.yaml is used when it exists, else built-in defaults.
+    Overrides are dotted keys (`paths.output`, `site.base_url`); None values are ignored.
+    """
+    source = Path(path) if path is not None else (DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else None)
+    data: Any = {}
+    if source is not None:
+        try:
+            data = yaml.safe_load(source.read_text(encoding="utf-8-sig"))
+        except FileNotFoundError:
+            raise ConfigError(source, "file not found") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(source, f"cannot read: {exc}") from None
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f"line {mark.line + 1}: " if mark else ""
+            raise ConfigError(source, f"{where}invalid YAML: {getattr(exc, 'problem', exc)}") from None
+    config = validate_config(data, source)
+    if overrides := {k: v for k, v in overrides.items() if v is not None}:
+        merged = config.model_dump(exclude={"source"})
+        for key, value in overrides.items():
+            section, name = key.split(".")
+            merged[section][name] = Path(value).resolve() if section == "paths" else value
+        config = validate_config(merged, source)
+    return config

@@ -1,0 +1,225 @@
+"""MODEL: front matter → a typed Article through one table of field parsers.
+
+Later stages never see raw metadata: anything not in FIELDS (e.g. `secured`) is dropped here.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable
+from datetime import date, datetime, time, timezone, tzinfo
+from typing import Any
+from urllib.parse import urlsplit
+
+from feedd.articles import YamlBool, YamlFloat, YamlInt
+from feedd.models import Article, Diagnostic, Image, Provider, Related
+from feedd.text import one_line, repair
+
+MAX_TOPICS = 50
+MAX_RELATED = 20
+MAX_IMAGES = 10
+MAX_TITLE = 1000
+MAX_EXCERPT = 5000
+_DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+class Fields:
+    """Collects the diagnostics of one article while its fields are parsed."""
+
+    def __init__(self, rel: str, tz: tzinfo) -> None:
+        self.rel, self.tz = rel, tz
+        self.diagnostics: list[Diagnostic] = []
+
+    def note(self, level: str, reason: str) -> None:
+        self.diagnostics.append(Diagnostic(self.rel, level, reason))  # type: ignore[arg-type]
+
+    def text(self, name: str, value: Any, limit: int = MAX_TITLE) -> str | None:
+        if value is None:
+            return None
+        if isinstance(value, YamlBool | YamlInt | YamlFloat):
+            self.note("warning", f"{name}: YAML read {value.source!r} as a {_kind(value)}; kept as text (quote it)")
+            value = value.source
+        elif not isinstance(value, str):
+            self.note("error", f"{name}: expected text, got a {_kind(value)}; ignored")
+            return None
+        cleaned, notes = repair(value)
+        for n in notes:
+            self.note("info" if n == "repaired mojibake" else "warning", f"{name}: {n}")
+        cleaned = one_line(cleaned)
+        if len(cleaned) > limit:
+            self.note("warning", f"{name}: {len(cleaned):,} characters, cut to {limit:,}")
+            cleaned = cleaned[:limit].rstrip() + "…"
+        return cleaned or None
+
+    def url(self, name: str, value: Any) -> str | None:
+        if value is None or value == "":
+            return None
+        text = value.strip() if isinstance(value, str) else None
+        try:
+            parts = urlsplit(text) if text else None
+        except ValueError:
+            parts = None
+        if not parts or parts.scheme.lower() not in ("http", "https") or not parts.hostname \
+                or any(c.isspace() or ord(c) < 32 for c in text or ""):
+            self.note("warning", f"{name}: {str(value)[:80]!r} is not an absolute http(s) URL; ignored")
+            return None
+        return text
+
+    def number(self, name: str, value: Any) -> float | None:
+        if value is None or isinstance(value, YamlBool):
+            return None
+        if isinstance(value, int | float):
+            return float(value)
+        self.note("warning", f"{name}: expected a number, got {str(value)[:40]!r}; ignored")
+        return None
+
+    def flag(self, value: Any) -> bool:
+        """`published`: only a real boolean publishes; anything else fails closed."""
+        if value is None:
+            return True
+        if isinstance(value, YamlBool):
+            return value.value
+        self.note("error", f"published: expected true or false, got {_spelling(value)}; withheld")
+        return False
+
+    def when(self, value: Any) -> datetime | None:
+        if value is None or value == "":
+            self.note("error", "publishedDateTime: missing; not published")
+            return None
+        if isinstance(value, date) and not isinstance(value, datetime):
+            value = value.isoformat()
+        if not isinstance(value, str):
+            self.note("error", f"publishedDateTime: expected a date and time, got {_spelling(value)}; not published")
+            return None
+        text = value.strip()
+        try:
+            parsed = datetime.fromisoformat(text)
+        except ValueError as exc:
+            self.note("error", f"publishedDateTime: invalid {text[:40]!r} ({exc}); not published")
+            return None
+        if _DATE_ONLY.match(text):
+            self.note("warning", f"publishedDateTime: {text} has no time; using midnight in the site time zone")
+            parsed = datetime.combine(parsed.date(), time(0))
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=self.tz)
+        try:
+            return parsed.astimezone(timezone.utc)
+        except (OverflowError, ValueError):
+            self.note("error", f"publishedDateTime: {text!r} is out of range; not published")
+            return None
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, YamlBool):
+        return "boolean"
+    return {"YamlInt": "number", "YamlFloat": "number", "dict": "mapping", "list": "list"}.get(
+        type(value).__name__, type(value).__name__)
+
+
+def _spelling(value: Any) -> str:
+    if isinstance(value, str):
+        return f"the text {value!r}"
+    return f"{getattr(value, 'source', value)!r} (a {_kind(value)})"
+
+
+def normalise_link(link: str) -> str:
+    """The part of a URL that names the article: scheme, `www.`, trailing slash and fragment ignored."""
+    parts = urlsplit(link.strip())
+    host = (parts.hostname or "").lower().removeprefix("www.")
+    port = f":{parts.port}" if parts.port and parts.port not in (80, 443) else ""
+    path = parts.path.rstrip("/")
+    return f"{host}{port}{path}" + (f"?{parts.query}" if parts.query else "")
+
+
+def article_id(link: str | None, rel: str) -> str:
+    """A stable, valid Atom id: from the normalised link, else from the file's relative path."""
+    name = "link:" + normalise_link(link) if link else "file:" + rel
+    return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, name)}"
+
+
+def _images(f: Fields, name: str, value: Any) -> tuple[Image, ...]:
+    if not isinstance(value, list):
+        return ()
+    images = []
+    for item in value[:MAX_IMAGES]:
+        url = f.url(f"{name}.url", item.get("url")) if isinstance(item, dict) else None
+        if url:
+            w, h = item.get("width"), item.get("height")
+            images.append(Image(url, int(w) if isinstance(w, int) and w > 0 else None,
+                                int(h) if isinstance(h, int) and h > 0 else None))
+    return tuple(images)
+
+
+def _topics(f: Fields, value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        value = [value]
+    topics: dict[str, str] = {}
+    for item in value:
+        topic = f.text("topics", item, limit=100)
+        if topic and topic.casefold() not in topics:
+            topics[topic.casefold()] = topic
+    if len(topics) > MAX_TOPICS:
+        f.note("warning", f"topics: {len(topics):,} topics, kept the first {MAX_TOPICS}")
+    return tuple(topics.values())[:MAX_TOPICS]
+
+
+def _provider(f: Fields, value: Any) -> Provider | None:
+    if not isinstance(value, dict):
+        return None
+    name = f.text("provider.name", value.get("name"), limit=200)
+    domain = f.text("provider.domain", value.get("domain"), limit=200)
+    if domain:
+        domain = domain.lower().removeprefix("www.")
+    if not (name or domain):
+        return None
+    logo = f.url("provider.logo", value.get("logo")) if value.get("logo") else None
+    if not logo and (images := _images(f, "provider.images", value.get("images"))):
+        logo = images[0].url
+    return Provider(name or domain or "", domain, logo)
+
+
+def _related(f: Fields, value: Any) -> tuple[Related, ...]:
+    if not isinstance(value, list):
+        return ()
+    related = []
+    for item in value[:MAX_RELATED]:
+        if isinstance(item, dict):
+            title = f.text("related.title", item.get("title"))
+            link = f.url("related.webUrl", item.get("webUrl") or item.get("originalUrl"))
+            if title and link:
+                related.append(Related(title, link))
+    return tuple(related)
+
+
+# The one table: article attribute → how to read it from front matter.
+FIELDS: dict[str, Callable[[Fields, dict[str, Any]], Any]] = {
+    "title": lambda f, m: f.text("title", m.get("title")),
+    "link": lambda f, m: f.url("webUrl", m.get("webUrl")) or f.url("originalUrl", m.get("originalUrl")),
+    "published": lambda f, m: f.flag(m.get("published")),
+    "published_at": lambda f, m: f.when(m.get("publishedDateTime")),
+    "excerpt": lambda f, m: f.text("excerpt", m.get("excerpt"), limit=MAX_EXCERPT),
+    "heat": lambda f, m: h if (h := f.number("heat", m.get("heat"))) is None or h >= 0 else None,
+    "quality": lambda f, m: f.number("quality", m.get("quality")),
+    "category": lambda f, m: f.text("category", m.get("category"), limit=100),
+    "type": lambda f, m: f.text("type", m.get("type"), limit=100),
+    "provider": lambda f, m: _provider(f, m.get("provider")),
+    "topics": lambda f, m: _topics(f, m.get("topics")),
+    "images": lambda f, m: _images(f, "images", m.get("images")),
+    "related": lambda f, m: _related(f, m.get("related")),
+}
+
+
+def to_article(rel: str, meta: dict[str, Any], tz: tzinfo, body: str | None = None
+               ) -> tuple[Article | None, list[Diagnostic]]:
+    """Front matter → Article, or None when a field required for publication is missing or invalid."""
+    f = Fields(rel, tz)
+    values = {name: parse(f, meta) for name, parse in FIELDS.items()}
+    for required, key in (("title", "title"), ("link", "webUrl")):
+        if not values[required]:
+            f.note("error", f"{key}: missing or invalid; not published")
+    if not (values["title"] and values["link"] and values["published_at"]):
+        return None, f.diagnostics
+    return Article(id=article_id(values["link"], rel), source=rel, body=body or None, **values), f.diagnostics

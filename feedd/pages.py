@@ -1,0 +1,75 @@
+"""RENDER, for people and feed readers' import dialogs: the index page, per-feed previews and OPML."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from collections.abc import Sequence
+from datetime import datetime
+from urllib.parse import urlsplit
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from feedd.models import Article, Family, FeedSummary
+from feedd.render import SiteInfo, feed_url, page_url
+
+FORMAT_TYPES = {"rss": "application/rss+xml", "atom": "application/atom+xml", "json": "application/feed+json"}
+FAMILY_TITLES = {
+    Family.ALL: "All articles",
+    Family.CONFIGURED: "Selected feeds",
+    Family.CATEGORIES: "Categories",
+    Family.TOPICS: "Topics",
+    Family.PROVIDERS: "Providers",
+}
+
+
+def _safe_url(url: str | None) -> str | None:
+    """Only http(s) URLs reach an href or src."""
+    return url if url and urlsplit(url).scheme in ("http", "https") else None
+
+
+def _date(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment and moment.year > 1970 else "never"
+
+
+_env = Environment(loader=PackageLoader("feedd", "templates"), autoescape=select_autoescape(default=True),
+                   trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+_env.filters.update(safe_url=_safe_url, date=_date)
+
+
+def _groups(feeds: Sequence[FeedSummary]) -> list[tuple[str, list[FeedSummary]]]:
+    return [(FAMILY_TITLES[family], [f for f in feeds if f.spec.family is family])
+            for family in FAMILY_TITLES if any(f.spec.family is family for f in feeds)]
+
+
+def _links(site: SiteInfo, summary: FeedSummary) -> list[tuple[str, str, str]]:
+    return [(fmt, feed_url(site, summary.spec, fmt), FORMAT_TYPES[fmt]) for fmt in summary.spec.formats]
+
+
+def render_index(site: SiteInfo, feeds: Sequence[FeedSummary]) -> bytes:
+    html = _env.get_template("index.html").render(
+        site=site, groups=_groups(feeds), links=lambda f: _links(site, f), opml=site.url("feeds.opml"))
+    return html.encode("utf-8")
+
+
+def render_preview(site: SiteInfo, summary: FeedSummary, items: Sequence[Article]) -> bytes:
+    html = _env.get_template("feed.html").render(
+        site=site, feed=summary, items=items, links=_links(site, summary), home=site.url("index.html"))
+    return html.encode("utf-8")
+
+
+def render_opml(site: SiteInfo, feeds: Sequence[FeedSummary]) -> bytes:
+    """OPML 2.0: every feed's RSS (else first format), grouped by family, absolute xmlUrl."""
+    opml = ET.Element("opml", version="2.0")
+    head = ET.SubElement(opml, "head")
+    ET.SubElement(head, "title").text = site.title
+    ET.SubElement(head, "ownerName").text = site.author
+    ET.SubElement(head, "docs").text = "http://opml.org/spec2.opml"
+    body = ET.SubElement(opml, "body")
+    for title, members in _groups(feeds):
+        group = ET.SubElement(body, "outline", text=title, title=title)
+        for summary in members:
+            fmt = "rss" if "rss" in summary.spec.formats else summary.spec.formats[0]
+            ET.SubElement(group, "outline", type="rss", text=summary.spec.title, title=summary.spec.title,
+                          xmlUrl=feed_url(site, summary.spec, fmt), htmlUrl=page_url(site, summary.spec))
+    ET.indent(opml)
+    return ET.tostring(opml, encoding="utf-8", xml_declaration=True) + b"\n"

@@ -1,0 +1,207 @@
+"""RENDER: a feed's spec and items → RSS 2.0, Atom 1.0 or JSON Feed 1.1 bytes. The only feedgen importer.
+
+Output depends only on its inputs: the feed's updated time is its newest item's, never the clock's.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from urllib.parse import urljoin
+
+from feedgen.ext.base import BaseEntryExtension, BaseExtension
+from feedgen.feed import FeedGenerator
+from feedgen.util import xml_elem
+
+from feedd.models import Article, FeedSpec
+from feedd.text import body_html
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+EXTENSIONS = ("rss", "atom", "json")
+JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
+
+
+@dataclass(frozen=True)
+class SiteInfo:
+    """What every feed of the site shares."""
+
+    title: str
+    base_url: str
+    description: str
+    language: str
+    author: str
+    provider_feeds: dict[str, str] = field(default_factory=dict)  # provider key → its RSS URL
+
+    def url(self, path: str) -> str:
+        return urljoin(self.base_url, path)
+
+
+def feed_url(site: SiteInfo, spec: FeedSpec, fmt: str) -> str:
+    return site.url(f"{spec.path}.{fmt}")
+
+
+def page_url(site: SiteInfo, spec: FeedSpec) -> str:
+    """The human preview page of a feed, its alternate link."""
+    return site.url(f"{spec.path}.html")
+
+
+def updated(items: Sequence[Article]) -> datetime:
+    """A feed changes when its newest item does; an empty feed is as old as can be."""
+    return max((a.published_at for a in items), default=EPOCH)
+
+
+def _rfc3339(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+class _LinksEntryExtension(BaseEntryExtension):
+    """Related links (Atom) and <source> (RSS), which feedgen 1.0 writes wrongly.
+
+    feedgen drops rel/type/title from entry links (so related links became duplicate alternates) and writes
+    an Atom <source> without the id and updated it requires.
+    """
+
+    def __init__(self) -> None:
+        self.related: list[tuple[str, str]] = []
+        self.source: tuple[str, str] | None = None
+
+    def extend_atom(self, entry):
+        for title, href in self.related:
+            xml_elem("link", entry, rel="related", href=href, title=title)
+        return entry
+
+    def extend_rss(self, item):
+        if self.source:
+            url, title = self.source
+            xml_elem("source", item, url=url).text = title
+        return item
+
+
+def _generator(site: SiteInfo, spec: FeedSpec, items: Sequence[Article], fmt: str) -> FeedGenerator:
+    fg = FeedGenerator()
+    fg.load_extension("media")
+    fg.load_extension("dc", atom=False)
+    fg.register_extension("links", BaseExtension, _LinksEntryExtension)
+    fg.id(feed_url(site, spec, "atom"))
+    fg.title(spec.title)
+    fg.subtitle(spec.description)
+    fg.link(href=feed_url(site, spec, fmt), rel="self",
+            type="application/rss+xml" if fmt == "rss" else "application/atom+xml")
+    fg.link(href=page_url(site, spec), rel="alternate", type="text/html")
+    fg.language(site.language)
+    fg.author({"name": site.author})
+    fg.generator("feedd", uri="https://github.com/feedd/feedd")
+    if spec.logo:
+        fg.icon(spec.logo)
+        fg.image(url=spec.logo, title=spec.title, link=page_url(site, spec))
+    fg.updated(updated(items))
+    for article in items:
+        _entry(fg, site, spec, article)
+    return fg
+
+
+def _entry(fg: FeedGenerator, site: SiteInfo, spec: FeedSpec, a: Article) -> None:
+    fe = fg.add_entry(order="append")
+    fe.id(a.id)
+    fe.title(a.title)
+    fe.link(href=a.link, rel="alternate", type="text/html")
+    fe.links.related = [(r.title, r.link) for r in a.related]
+    fe.published(a.published_at)
+    fe.updated(a.published_at)
+    if a.excerpt:
+        fe.summary(html.escape(a.excerpt, quote=False), type="html")  # text, never markup, in every reader
+    if spec.content == "full" and a.body:
+        fe.content(body_html(a.body), type="html")
+    if a.provider:
+        author = {"name": a.provider.name}
+        if a.provider.domain:
+            author["uri"] = f"https://{a.provider.domain}/"
+        fe.author(author)
+        fe.dc.dc_creator(a.provider.name)
+        if source := site.provider_feeds.get(a.provider.key):
+            fe.links.source = (source, a.provider.name)
+    if a.topics:
+        fe.category([{"term": t} for t in a.topics])  # one call: feedgen re-maps all categories per call
+    if a.images:
+        first = a.images[0]
+        sizes = {k: str(v) for k, v in (("width", first.width), ("height", first.height)) if v}
+        fe.media.thumbnail({"url": first.url, **sizes}, group=None)
+        fe.media.content({"url": first.url, "medium": "image", **sizes}, group=None)
+
+
+def render_rss(site: SiteInfo, spec: FeedSpec, items: Sequence[Article]) -> bytes:
+    fg = _generator(site, spec, items, "rss")
+    fg.description(spec.description)
+    return fg.rss_str(pretty=True)
+
+
+def render_atom(site: SiteInfo, spec: FeedSpec, items: Sequence[Article]) -> bytes:
+    return _generator(site, spec, items, "atom").atom_str(pretty=True)
+
+
+def render_json(site: SiteInfo, spec: FeedSpec, items: Sequence[Article]) -> bytes:
+    feed: dict = {
+        "version": JSON_FEED_VERSION,
+        "title": spec.title,
+        "home_page_url": page_url(site, spec),
+        "feed_url": feed_url(site, spec, "json"),
+        "description": spec.description,
+        "language": site.language,
+        "authors": [{"name": site.author}],
+    }
+    if spec.logo:
+        feed["icon"] = feed["favicon"] = spec.logo
+    feed["items"] = [_json_item(spec, a) for a in items]
+    return json.dumps(feed, ensure_ascii=False, indent=2).encode("utf-8") + b"\n"
+
+
+def _json_item(spec: FeedSpec, a: Article) -> dict:
+    item: dict = {"id": a.id, "url": a.link, "title": a.title}
+    if a.excerpt:
+        item["summary"] = a.excerpt
+    if spec.content == "full" and a.body:
+        item["content_html"] = body_html(a.body)
+    else:
+        item["content_text"] = a.excerpt or a.title
+    if a.images:
+        item["image"] = a.images[0].url
+    item["date_published"] = item["date_modified"] = _rfc3339(a.published_at)
+    if a.provider:
+        author = {"name": a.provider.name}
+        if a.provider.domain:
+            author["url"] = f"https://{a.provider.domain}/"
+        item["authors"] = [author]
+    if a.topics:
+        item["tags"] = list(a.topics)
+    if a.related:
+        item["_feedd"] = {"related": [{"title": r.title, "url": r.link} for r in a.related]}
+    return item
+
+
+RENDERERS: dict[str, Callable[[SiteInfo, FeedSpec, Sequence[Article]], bytes]] = {
+    "rss": render_rss,
+    "atom": render_atom,
+    "json": render_json,
+}
+
+
+def render_feed(site: SiteInfo, spec: FeedSpec, items: Sequence[Article], fmt: str) -> tuple[bytes, int]:
+    """Render one format; drop items from the end until the feed fits spec.max_bytes.
+
+    Returns the bytes and how many items they hold.
+    """
+    render = RENDERERS[fmt]
+    data = render(site, spec, items)
+    if spec.max_bytes is None or len(data) <= spec.max_bytes or not items:
+        return data, len(items)
+    fits, too_many = 0, len(items)  # invariant: items[:fits] fits (or is empty), items[:too_many] does not
+    while too_many - fits > 1:
+        middle = (fits + too_many) // 2
+        if len(render(site, spec, items[:middle])) <= spec.max_bytes:
+            fits = middle
+        else:
+            too_many = middle
+    return render(site, spec, items[:fits]), fits
