@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/feedd build -c config/feedd.yaml
+	$(BIN)/feedd run -c config/feedd.yaml
 
 build: $(STAMP)
 	$(BIN)/feedd build -c config/feedd.yaml

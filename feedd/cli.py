@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import functools
+import json
 import logging
+import signal
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -34,11 +37,14 @@ def config_options(command: Callable[..., Any]) -> Callable[..., Any]:
     @click.option("--base-url", help="Public URL the output folder is served at.")
     @functools.wraps(command)
     def wrapper(config_path, articles, output, state, base_url, **kwargs):
+        overrides = {"paths.articles": articles, "paths.output": output, "paths.state": state,
+                     "site.base_url": base_url}
         try:
-            config = load_config(config_path, **{"paths.articles": articles, "paths.output": output,
-                                                 "paths.state": state, "site.base_url": base_url})
+            config = load_config(config_path, **overrides)
         except ConfigError as exc:
             raise ConfigProblem(str(exc)) from None
+        if "_reload" in command.__code__.co_varnames:
+            kwargs["_reload"] = lambda: load_config(config_path, **overrides)
         return command(config, **kwargs)
 
     return wrapper
@@ -48,7 +54,60 @@ def config_options(command: Callable[..., Any]) -> Callable[..., Any]:
 @click.version_option(package_name="feedd")
 def main() -> None:
     """feedd: publish a folder of articles as RSS, Atom and JSON feeds."""
-    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {"time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"), "level": record.levelname.lower(),
+                 "logger": record.name, "message": record.getMessage()}
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def setup_logging(level: str = "info", fmt: str = "text") -> None:
+    """One line per event on stderr, as text or JSON."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter() if fmt == "json" else
+                         logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    for noisy in ("apscheduler", "waitress", "watchdog"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+
+
+def server_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Flags of the commands that serve HTTP."""
+    for option in reversed([
+        click.option("--host", help="Address to listen on (default 127.0.0.1, or server.host)."),
+        click.option("--port", type=click.IntRange(0, 65535), help="Port (default 8080; 0 picks a free one)."),
+        click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default="info",
+                     show_default=True),
+        click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True),
+    ]):
+        command = option(command)
+    return command
+
+
+def _serve_forever(app: Any, config: Config, host: str | None, port: int | None,
+                   on_hup: Callable[[], None] | None = None) -> None:
+    """Serve until SIGTERM/SIGINT; SIGHUP calls on_hup. The only place that knows about signals."""
+    from feedd.wsgi import serve
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    if on_hup is not None:
+        signal.signal(signal.SIGHUP, lambda *_: threading.Thread(target=on_hup, daemon=True).start())
+
+    def listening(address: str, real_port: int) -> None:
+        shown = f"[{address}]" if ":" in address else address
+        logging.getLogger("feedd").info("serving %s at http://%s:%d/", config.paths.output, shown, real_port)
+
+    serve(app, host or config.server.host, config.server.port if port is None else port,
+          config.server.threads, stop, listening)
+    logging.getLogger("feedd").info("stopped")
 
 
 def _summary(report: BuildReport) -> str:
@@ -65,6 +124,7 @@ def _summary(report: BuildReport) -> str:
 @click.option("-v", "--verbose", is_flag=True, help="Also print info-level diagnostics.")
 def build_command(config: Config, verbose: bool) -> None:
     """Build every feed once and write the output folder."""
+    setup_logging("warning")
     try:
         report = build(config)
     except FeeddError as exc:
@@ -92,3 +152,38 @@ def check_command(config: Config, verbose: bool) -> None:
     click.echo(f"{errors} error(s), {warnings} warning(s); {len(report.feeds)} feeds would be published")
     if errors:
         sys.exit(1)
+
+
+@main.command("run")
+@config_options
+@server_options
+@click.option("--no-watch", is_flag=True, help="No file watcher: rely on the periodic rescan.")
+def run_command(config: Config, host: str | None, port: int | None, log_level: str, log_format: str,
+                no_watch: bool, _reload: Callable[[], Config]) -> None:
+    """Build, keep the feeds current (watcher + scheduler) and serve them over HTTP."""
+    from feedd.server import create_app
+    from feedd.service import Service
+
+    setup_logging(log_level, log_format)
+    service = Service(config, _reload, watch=config.service.watch and not no_watch)
+    service.start()
+    app = create_app(config.paths.output, cache_max_age=config.server.cache_max_age,
+                     metrics=service.metrics, health=service.health)
+    try:
+        _serve_forever(app, config, host, port, on_hup=service.reload)
+    finally:
+        service.stop()
+
+
+@main.command("serve")
+@config_options
+@server_options
+def serve_command(config: Config, host: str | None, port: int | None, log_level: str, log_format: str,
+                  _reload: Callable[[], Config]) -> None:
+    """Serve an existing output folder without building (a replica reading a shared folder)."""
+    from feedd.server import create_app
+
+    setup_logging(log_level, log_format)
+    if not config.paths.output.is_dir():
+        raise click.ClickException(f"{config.paths.output}: output folder does not exist; run feedd build first")
+    _serve_forever(create_app(config.paths.output, cache_max_age=config.server.cache_max_age), config, host, port)

@@ -1,0 +1,211 @@
+"""SERVE: a Flask app over the output folder, with the HTTP behaviour feed readers rely on (RFC 9110).
+
+Strong ETags from the bytes, Last-Modified from when the bytes were published, If-None-Match before
+If-Modified-Since, pre-compressed gzip with Vary, HEAD like GET, 405 with Allow, 404 for anything outside
+the output folder. Files are cached in memory by their stat signature: a replica (`feedd serve`) sees new
+files at once, and an unchanged file costs one stat per request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import format_datetime
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, Response, request
+from werkzeug.exceptions import HTTPException
+from werkzeug.http import parse_date, parse_etags
+from werkzeug.security import safe_join
+
+from feedd.metrics import CONTENT_TYPE as METRICS_TYPE
+from feedd.metrics import Metrics
+
+CONTENT_TYPES = {
+    ".rss": "application/rss+xml; charset=utf-8",
+    ".atom": "application/atom+xml; charset=utf-8",
+    ".json": "application/feed+json",
+    ".opml": "text/x-opml; charset=utf-8",
+    ".html": "text/html; charset=utf-8",
+    ".xml": "application/xml; charset=utf-8",
+    ".txt": "text/plain; charset=utf-8",
+}
+ALLOWED = "GET, HEAD"
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One representation of a file: its bytes and validators."""
+
+    data: bytes
+    etag: str
+
+    @classmethod
+    def of(cls, data: bytes) -> Variant:
+        return cls(data, '"' + hashlib.sha256(data).hexdigest()[:32] + '"')
+
+
+@dataclass(frozen=True)
+class CachedFile:
+    signature: tuple[int, int, int]
+    identity: Variant
+    gzip: Variant | None
+    last_modified: datetime
+    content_type: str
+
+
+class FileCache:
+    """Output files in memory, refreshed whenever a file's (inode, size, mtime) changes."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._files: dict[str, CachedFile] = {}
+        self._lock = threading.Lock()
+
+    def get(self, rel: str) -> CachedFile | None:
+        if any(part.startswith(".") for part in rel.split("/")) or "\\" in rel or "\x00" in rel:
+            return None
+        path = safe_join(str(self.root), rel)
+        if path is None:
+            return None
+        try:
+            info = os.stat(path)
+        except (OSError, ValueError):
+            return None
+        if not os.path.isfile(path):
+            return None
+        signature = (info.st_ino, info.st_size, info.st_mtime_ns)
+        cached = self._files.get(rel)
+        if cached and cached.signature == signature:
+            return cached
+        try:
+            with open(path, "rb") as handle:
+                data = handle.read()
+            gz = self._sibling(path, signature)
+        except OSError:
+            return None
+        suffix = os.path.splitext(rel)[1]
+        cached = CachedFile(signature, Variant.of(data), gz,
+                            datetime.fromtimestamp(info.st_mtime, UTC).replace(microsecond=0),
+                            CONTENT_TYPES.get(suffix, "application/octet-stream"))
+        with self._lock:
+            self._files[rel] = cached
+        return cached
+
+    @staticmethod
+    def _sibling(path: str, signature: tuple[int, int, int]) -> Variant | None:
+        """The pre-compressed copy, when it is at least as new as the file itself."""
+        try:
+            info = os.stat(path + ".gz")
+            if info.st_mtime_ns < signature[2]:
+                return None
+            with open(path + ".gz", "rb") as handle:
+                return Variant.of(handle.read())
+        except OSError:
+            return None
+
+
+class FeedResponse(Response):
+    """Keeps Last-Modified on 304s: the brief asks for both validators on every 200, 304 and HEAD, and
+    werkzeug strips it as an entity header."""
+
+    def get_wsgi_headers(self, environ):
+        headers = super().get_wsgi_headers(environ)
+        if self.status_code == 304 and "Last-Modified" in self.headers:
+            headers["Last-Modified"] = self.headers["Last-Modified"]
+        return headers
+
+
+def _not_modified(variant: Variant, last_modified: datetime) -> bool:
+    """RFC 9110 §13.2.2: If-None-Match (weak comparison) wins over If-Modified-Since."""
+    if "If-None-Match" in request.headers:
+        etags = parse_etags(request.headers["If-None-Match"])
+        return etags.star_tag or etags.contains_weak(variant.etag.strip('"'))
+    since = parse_date(request.headers.get("If-Modified-Since"))
+    return since is not None and last_modified <= since
+
+
+def _json_default(value: Any) -> str:
+    return value.isoformat() if isinstance(value, datetime) else str(value)
+
+
+def _accepts_gzip() -> bool:
+    return request.accept_encodings["gzip"] > 0
+
+
+def create_app(output: Path | str, *, cache_max_age: int = 300, metrics: Metrics | None = None,
+               health: Callable[[], tuple[dict[str, Any], bool]] | None = None) -> Flask:
+    """The feed server. `health` returns (details, healthy) for /healthz; by default, "index.html exists"."""
+    root = Path(output).resolve()
+    app = Flask(__name__, static_folder=None)
+    app.response_class = FeedResponse
+    files = FileCache(root)
+    metrics = metrics or Metrics()
+
+    def default_health() -> tuple[dict[str, Any], bool]:
+        ok = (root / "index.html").is_file()
+        return {"output": str(root), "output_present": ok}, ok
+
+    health = health or default_health
+
+    def _short(status: int, text: str) -> Response:
+        return Response(text + "\n", status=status, content_type="text/plain; charset=utf-8")
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> Response:
+        response = _short(exc.code or 500, exc.name)
+        if exc.code == 405:
+            response.headers["Allow"] = ALLOWED
+        return response
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception) -> Response:
+        app.logger.exception("request failed")
+        return _short(500, "Internal Server Error")
+
+    @app.after_request
+    def common_headers(response: Response) -> Response:
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        metrics.record_request(response.status_code)
+        return response
+
+    @app.route("/healthz", methods=["GET", "HEAD"], provide_automatic_options=False)
+    def healthz() -> Response:
+        details, ok = health()
+        body = json.dumps({"status": "ok" if ok else "unavailable", **details}, default=_json_default, indent=2)
+        response = Response(body + "\n", status=200 if ok else 503, content_type="application/json")
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    @app.route("/metrics", methods=["GET", "HEAD"], provide_automatic_options=False)
+    def metrics_page() -> Response:
+        return Response(metrics.render(), content_type=METRICS_TYPE, headers={"Cache-Control": "no-store"})
+
+    @app.route("/", defaults={"rel": "index.html"}, methods=["GET", "HEAD"], provide_automatic_options=False)
+    @app.route("/<path:rel>", methods=["GET", "HEAD"], provide_automatic_options=False)
+    def serve_file(rel: str) -> Response:
+        cached = files.get(rel)
+        if cached is None:
+            return _short(404, "Not Found")
+        variant, headers = cached.identity, {}
+        if cached.gzip is not None:
+            headers["Vary"] = "Accept-Encoding"
+            if _accepts_gzip():
+                variant = cached.gzip
+                headers["Content-Encoding"] = "gzip"
+        headers.update({
+            "ETag": variant.etag,
+            "Last-Modified": format_datetime(cached.last_modified, usegmt=True),
+            "Cache-Control": f"max-age={cache_max_age}",
+        })
+        if _not_modified(variant, cached.last_modified):
+            return FeedResponse(status=304, headers=headers)
+        return FeedResponse(variant.data, status=200, headers=headers, content_type=cached.content_type)
+
+    return app

@@ -1,0 +1,161 @@
+"""The daemon's state: one builder thread fed by the watcher and the scheduler, and config reloads.
+
+Only one build runs at a time; requests that arrive meanwhile coalesce into one more build. A failed
+build leaves the published files as they were, so the last good feeds stay online.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from feedd.build import build
+from feedd.config import Config
+from feedd.errors import FeeddError
+from feedd.metrics import Metrics
+from feedd.models import BuildReport
+from feedd.scheduler import Scheduler
+from feedd.watcher import Watcher
+
+log = logging.getLogger("feedd")
+
+
+class Service:
+    def __init__(self, config: Config, load: Callable[[], Config], *, watch: bool = True,
+                 metrics: Metrics | None = None) -> None:
+        self.config, self._load, self.watch = config, load, watch
+        self.metrics = metrics or Metrics()
+        self.last_report: BuildReport | None = None
+        self.last_error: str | None = None
+        self.last_success: datetime | None = None
+        self._reasons: set[str] = set()
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="feedd-builder", daemon=True)
+        self.scheduler = Scheduler(self.request_build, config.service.rescan_interval)
+        self.watcher: Watcher | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------------------
+    def start(self) -> None:
+        """Build once (so the server starts with current feeds), then keep them current."""
+        self._build({"start"})
+        self._thread.start()
+        self.scheduler.start()
+        self._schedule_embargo()
+        self._start_watcher()
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self._wake.set()
+        if self.watcher:
+            self.watcher.stop()
+        self.scheduler.shutdown()
+        self._thread.join(timeout=4)
+
+    def _start_watcher(self) -> None:
+        if not self.watch:
+            return
+        watcher = Watcher(self.config.paths.articles, self.config.source, self._on_files_changed,
+                          debounce=self.config.service.debounce)
+        try:
+            watcher.start()
+        except OSError as exc:
+            log.warning("file watcher unavailable (%s); relying on the rescan every %s",
+                        exc, self.config.service.rescan_interval)
+            return
+        self.watcher = watcher
+
+    # -- requests ----------------------------------------------------------------------------------------
+    def request_build(self, reason: str) -> None:
+        with self._lock:
+            self._reasons.add(reason)
+        self._wake.set()
+
+    def _on_files_changed(self, kinds: set[str]) -> None:
+        if "config" in kinds:
+            self.reload("config file changed")
+        else:
+            self.request_build("files changed")
+
+    def reload(self, why: str = "SIGHUP") -> bool:
+        """Load the config again; an invalid one is logged and the current one stays in force."""
+        try:
+            new = self._load()
+        except FeeddError as exc:
+            log.error("config reload (%s) failed, keeping the current config: %s", why, exc)
+            self.last_error = f"config reload failed: {exc}"
+            return False
+        old, self.config = self.config, new
+        log.info("config reloaded (%s)", why)
+        if new.service.rescan_interval != old.service.rescan_interval:
+            self.scheduler.set_rescan_interval(new.service.rescan_interval)
+        if new.paths.articles != old.paths.articles and self.watcher:
+            self.watcher.stop()
+            self.watcher = None
+            self._start_watcher()
+        self.request_build("config reloaded")
+        return True
+
+    # -- building ----------------------------------------------------------------------------------------
+    def _loop(self) -> None:
+        while True:
+            self._wake.wait()
+            if self._stopped.is_set():
+                return
+            self._wake.clear()
+            with self._lock:
+                reasons, self._reasons = self._reasons, set()
+            self._build(reasons)
+            self._schedule_embargo()
+
+    def _build(self, reasons: set[str]) -> None:
+        try:
+            report = build(self.config)
+        except Exception as exc:  # the published files are untouched: the last good feeds stay online
+            log.exception("build failed (%s); previous feeds stay online", ", ".join(sorted(reasons)))
+            self.last_error = f"build failed: {exc}"
+            self.metrics.builds.labels("failure").inc()
+            return
+        self.last_report = report
+        self.metrics.record_build(report)
+        if report.ok:
+            self.last_success, self.last_error = report.started, None
+        else:
+            self.last_error = f"{len(report.failed)} output(s) failed"
+        for diagnostic in report.diagnostics:
+            if diagnostic.level != "info":
+                log.log(logging.ERROR if diagnostic.level == "error" else logging.WARNING, "%s", diagnostic)
+        a = report.articles
+        log.info("build (%s): %d written, %d unchanged, %d removed, %d failed; articles %d published, "
+                 "%d withheld, %d embargoed, %d rejected; %.2fs", ", ".join(sorted(reasons)),
+                 len(report.written), len(report.unchanged), len(report.removed), len(report.failed),
+                 a.get("published", 0), a.get("withheld", 0), a.get("embargoed", 0), a.get("rejected", 0),
+                 report.duration)
+
+    def _schedule_embargo(self) -> None:
+        if self.last_report is not None and not self._stopped.is_set():
+            self.scheduler.schedule_embargo(self.last_report.next_embargo)
+
+    # -- health ------------------------------------------------------------------------------------------
+    def health(self) -> tuple[dict[str, Any], bool]:
+        report = self.last_report
+        details: dict[str, Any] = {"last_build": None, "last_success": self.last_success,
+                                   "error": self.last_error, "jobs": self.scheduler.jobs()}
+        if report is not None:
+            details["last_build"] = {
+                "time": report.started, "duration": round(report.duration, 3),
+                "outcome": "success" if report.ok else "partial failure",
+                "articles": report.articles, "feeds": len(report.feeds),
+                "written": len(report.written), "removed": len(report.removed), "failed": len(report.failed),
+            }
+            details["diagnostics"] = len([d for d in report.diagnostics if d.level != "info"])
+        healthy = (report is not None and report.ok) or (self.config.paths.output / "index.html").is_file()
+        return details, healthy
+
+    @staticmethod
+    def now() -> datetime:
+        return datetime.now(UTC)

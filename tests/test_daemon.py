@@ -1,0 +1,121 @@
+"""`feedd run` end to end: the real process, a loopback port, feedparser as the client."""
+
+from __future__ import annotations
+
+import signal
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from tests.daemon import Daemon, free_port, wait_for, write_config
+
+pytestmark = pytest.mark.slow
+NEW = "A fresh article about robots"
+
+
+def article(title: str = NEW, published: str = "true", when: str = "2021-02-01T10:00:00Z") -> str:
+    return (f"---\ntitle: {title!r}\nwebUrl: 'https://example.com/fresh'\npublishedDateTime: {when}\n"
+            f"published: {published}\ntopics: [Robots]\nprovider: {{name: Example, domain: example.com}}\n---\n")
+
+
+@pytest.fixture
+def site(seeds_dir: Path, tmp_path: Path):
+    port = free_port()
+    return seeds_dir, write_config(tmp_path / "feedd.yaml", seeds_dir, port), port
+
+
+@pytest.fixture
+def daemon(site):
+    articles, config, port = site
+    process = Daemon(config, port)
+    yield process
+    process.stop()
+
+
+def test_add_edit_unpublish_delete_with_watcher(daemon: Daemon, seeds_dir: Path):
+    path = seeds_dir / "new.md"
+    path.write_text(article(), encoding="utf-8")
+    assert wait_for(lambda: NEW in daemon.titles(), timeout=2), daemon.log
+    first_id = daemon.feed().entries[0].id
+    assert wait_for(lambda: daemon.titles("/feeds/topics/robots.rss") == [NEW], timeout=1)
+
+    path.write_text(article(title="Robots, revised"), encoding="utf-8")
+    assert wait_for(lambda: "Robots, revised" in daemon.titles(), timeout=2), daemon.log
+    revised = next(e for e in daemon.feed().entries if e.title == "Robots, revised")
+    assert revised.id == first_id
+    assert NEW not in daemon.titles()
+
+    path.write_text(article(title="Robots, revised", published="false"), encoding="utf-8")
+    assert wait_for(lambda: "Robots, revised" not in daemon.titles(), timeout=2), daemon.log
+    assert daemon.status("/feeds/topics/robots.rss") == 404  # the topic has no published article left
+
+    path.write_text(article(title="Back again"), encoding="utf-8")
+    assert wait_for(lambda: "Back again" in daemon.titles(), timeout=2)
+    path.unlink()
+    assert wait_for(lambda: "Back again" not in daemon.titles(), timeout=2), daemon.log
+    assert "This Chinese Lab Is Aiming for Big AI Breakthroughs" in daemon.titles()
+
+
+def test_no_watch_picks_changes_up_on_the_next_rescan(seeds_dir: Path, tmp_path: Path):
+    port = free_port()
+    config = write_config(tmp_path / "feedd.yaml", seeds_dir, port, extra="service:\n  rescan_interval: 2s\n")
+    process = Daemon(config, port, "--no-watch")
+    try:
+        (seeds_dir / "new.md").write_text(article(), encoding="utf-8")
+        time.sleep(0.3)
+        assert NEW not in process.titles()  # nothing watches the folder...
+        assert wait_for(lambda: NEW in process.titles(), timeout=3.5), process.log  # ...the rescan finds it
+        (seeds_dir / "new.md").unlink()
+        assert wait_for(lambda: NEW not in process.titles(), timeout=3.5)
+    finally:
+        process.stop()
+
+
+def test_embargoed_article_appears_within_a_second_of_its_time(daemon: Daemon, seeds_dir: Path):
+    due = (datetime.now(UTC) + timedelta(seconds=3)).replace(microsecond=0) + timedelta(seconds=1)
+    (seeds_dir / "embargo.md").write_text(article(title="Embargoed", when=due.isoformat()), encoding="utf-8")
+    time.sleep(1.0)  # the watcher has rebuilt by now: the article is known but not due
+    assert "Embargoed" not in daemon.titles()
+    assert wait_for(lambda: "Embargoed" in daemon.titles(), timeout=(due - datetime.now(UTC)).total_seconds() + 1,
+                    interval=0.02)
+    seen = datetime.now(UTC)
+    assert seen >= due
+    assert (seen - due).total_seconds() <= 1.0
+
+
+def test_sigterm_exits_zero_promptly(daemon: Daemon):
+    started = time.monotonic()
+    assert daemon.stop(timeout=5) == 0
+    assert time.monotonic() - started < 5
+    assert any("stopped" in line for line in daemon.log)
+
+
+def test_sighup_reloads_config_and_a_broken_one_keeps_serving(site):
+    articles, config, port = site
+    process = Daemon(config, port)
+    try:
+        assert process.feed().feed.title == "Daemon test"
+        write_config(config, articles, port, title="Renamed site")
+        process.signal(signal.SIGHUP)
+        assert wait_for(lambda: process.feed().feed.title == "Renamed site", timeout=3), process.log
+
+        config.write_text("site: [this is not: valid\n", encoding="utf-8")
+        process.signal(signal.SIGHUP)
+        assert wait_for(lambda: any("keeping the current config" in line for line in process.log), timeout=3)
+        assert process.status("/feeds/all.rss") == 200
+        assert process.feed().feed.title == "Renamed site"
+        assert process.proc.poll() is None
+    finally:
+        assert process.stop() == 0
+
+
+def test_config_file_edit_is_picked_up_by_the_watcher(site):
+    articles, config, port = site
+    process = Daemon(config, port)
+    try:
+        write_config(config, articles, port, title="Edited on disk")
+        assert wait_for(lambda: process.feed().feed.title == "Edited on disk", timeout=3), process.log
+    finally:
+        process.stop()
