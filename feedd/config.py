@@ -63,7 +63,7 @@ class Site(_Model):
     def _zone(cls, value: str) -> str:
         try:
             zoneinfo.ZoneInfo(value)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):  # OSError: `Europe` is a folder
             raise ValueError(f"unknown time zone {value!r} (expected an IANA name such as Europe/Paris)") from None
         return value
 
@@ -76,6 +76,26 @@ class Paths(_Model):
 
 class Limits(_Model):
     max_file_bytes: int = Field(2 * 1024 * 1024, gt=0)
+
+
+class Server(_Model):
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+    threads: int = Field(8, ge=1, le=256)
+    cache_max_age: int = Field(300, ge=0)
+
+
+class Service(_Model):
+    watch: bool = True
+    debounce: float = Field(0.5, ge=0, le=60)
+    rescan_interval: Duration = timedelta(minutes=5)
+
+    @field_validator("rescan_interval")
+    @classmethod
+    def _positive(cls, value: timedelta) -> timedelta:
+        if value.total_seconds() < 1:
+            raise ValueError("expected at least one second")
+        return value
 
 
 class FeedDefaults(_Model):
@@ -93,6 +113,16 @@ class Family(_Model):
     enabled: bool = True
     title: str = "{site}: {name}"
     min_items: int = Field(1, ge=1)
+
+    @field_validator("title")
+    @classmethod
+    def _pattern(cls, value: str) -> str:
+        try:  # checked now, not at build time when every feed of the family would fail
+            value.format(site="", name="")
+        except (KeyError, IndexError, ValueError, AttributeError):
+            raise ValueError(f"bad title pattern {value!r} (only {{site}} and {{name}} may be used; "
+                             "write {{ and }} for literal braces)") from None
+        return value
 
 
 class Families(_Model):
@@ -130,6 +160,8 @@ class Config(_Model):
     site: Site = Site()
     paths: Paths = Paths()
     limits: Limits = Limits()
+    server: Server = Server()
+    service: Service = Service()
     defaults: FeedDefaults = FeedDefaults()
     families: Families = Families()
     feeds: tuple[FeedConfig, ...] = ()
