@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html
 import json
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -46,6 +47,15 @@ def feed_url(site: SiteInfo, spec: FeedSpec, fmt: str) -> str:
 def page_url(site: SiteInfo, spec: FeedSpec) -> str:
     """The human preview page of a feed, its alternate link."""
     return site.url(f"{spec.path}.html")
+
+
+def entry_id(spec: FeedSpec, article: Article) -> str:
+    """The article's id qualified by the feed: stable, and unique across all of a reader's subscriptions.
+
+    Readers such as newsboat key items by guid across every feed they follow (newsboat issue #898): with
+    one guid per article, an article in both `all` and a topic feed would hop between the two on reload.
+    """
+    return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, f'{article.id}#{spec.path}')}"
 
 
 def updated(items: Sequence[Article]) -> datetime:
@@ -105,7 +115,7 @@ def _generator(site: SiteInfo, spec: FeedSpec, items: Sequence[Article], fmt: st
 
 def _entry(fg: FeedGenerator, site: SiteInfo, spec: FeedSpec, a: Article) -> None:
     fe = fg.add_entry(order="append")
-    fe.id(a.id)
+    fe.id(entry_id(spec, a))
     fe.title(a.title)
     fe.link(href=a.link, rel="alternate", type="text/html")
     fe.links.related = [(r.title, r.link) for r in a.related]
@@ -159,7 +169,7 @@ def render_json(site: SiteInfo, spec: FeedSpec, items: Sequence[Article]) -> byt
 
 
 def _json_item(spec: FeedSpec, a: Article) -> dict:
-    item: dict = {"id": a.id, "url": a.link, "title": a.title}
+    item: dict = {"id": entry_id(spec, a), "url": a.link, "title": a.title}
     if a.excerpt:
         item["summary"] = a.excerpt
     if spec.content == "full" and a.body:

@@ -1,0 +1,55 @@
+"""A real feed reader: Debian's newsboat subscribes to every feed in /feeds.opml and reloads twice."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.daemon import Daemon, free_port, write_config
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(shutil.which("newsboat") is None and not os.environ.get("CI"),
+                       reason="newsboat is not installed (.ci/run installs it)"),
+]
+
+
+def newsboat(home: Path, *args: str) -> None:
+    subprocess.run(["newsboat", "-u", str(home / "urls"), "-c", str(home / "cache.db"), "-C", os.devnull, *args],
+                   env={**os.environ, "HOME": str(home)}, check=True, timeout=60,
+                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def counts(home: Path) -> dict[str, int]:
+    with sqlite3.connect(home / "cache.db") as db:
+        return dict(db.execute("SELECT feedurl, count(*) FROM rss_item GROUP BY feedurl").fetchall())
+
+
+def test_newsboat_sees_every_feed_with_stable_items(seeds_dir: Path, tmp_path: Path):
+    for n in range(3):  # a few more articles so feeds overlap: the same article in several feeds
+        (seeds_dir / f"extra{n}.md").write_text(
+            f"---\ntitle: 'Extra {n}'\nwebUrl: https://example.com/extra/{n}\npublishedDateTime: 2021-03-0{n + 1}T08:00:00Z\n"
+            f"topics: [AI, Robots]\nprovider: {{name: Wired, domain: wired.com}}\ncategory: news\n---\n", encoding="utf-8")
+    port = free_port()
+    daemon = Daemon(write_config(tmp_path / "feedd.yaml", seeds_dir, port), port)
+    home = tmp_path / "reader"
+    home.mkdir()
+    try:
+        (home / "feeds.opml").write_bytes(daemon.get("/feeds.opml"))
+        (home / "urls").touch()
+        newsboat(home, "-i", str(home / "feeds.opml"))
+        urls = [line.split()[0] for line in (home / "urls").read_text().splitlines() if line.startswith("http")]
+        expected = {url: len(daemon.feed(url.removeprefix(daemon.base)).entries) for url in urls}
+        assert len(urls) >= 8 and all(expected.values())
+
+        newsboat(home, "-x", "reload")
+        assert counts(home) == expected
+        newsboat(home, "-x", "reload")
+        assert counts(home) == expected  # same guids on every fetch: nothing duplicated, nothing lost
+    finally:
+        daemon.stop()
