@@ -94,7 +94,7 @@ def plan_feeds(config: Config, articles: Iterable[Article], now: datetime) -> li
     candidates: list[tuple[FeedSpec, list[Article]]] = [
         (_spec(config, Family.ALL, "all", site.title, site.description), visible)]
     for feed in config.feeds:
-        members = [a for a in articles if is_visible(a, now) and matches(a, feed.filter, now)]
+        members = [a for a in visible if matches(a, feed.filter, now)]  # defaults' thresholds apply too
         title = feed.title or f"{site.title}: {feed.name}"
         candidates.append((_spec(config, Family.CONFIGURED, feed.name, title,
                                  feed.description or title, feed), members))

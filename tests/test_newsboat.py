@@ -33,8 +33,9 @@ def counts(home: Path) -> dict[str, int]:
 def test_newsboat_sees_every_feed_with_stable_items(seeds_dir: Path, tmp_path: Path):
     for n in range(3):  # a few more articles so feeds overlap: the same article in several feeds
         (seeds_dir / f"extra{n}.md").write_text(
-            f"---\ntitle: 'Extra {n}'\nwebUrl: https://example.com/extra/{n}\npublishedDateTime: 2021-03-0{n + 1}T08:00:00Z\n"
-            f"topics: [AI, Robots]\nprovider: {{name: Wired, domain: wired.com}}\ncategory: news\n---\n", encoding="utf-8")
+            f"---\ntitle: 'Extra {n}'\nwebUrl: https://example.com/extra/{n}\n"
+            f"publishedDateTime: 2021-03-0{n + 1}T08:00:00Z\ntopics: [AI, Robots]\n"
+            f"provider: {{name: Wired, domain: wired.com}}\ncategory: news\n---\n", encoding="utf-8")
     port = free_port()
     daemon = Daemon(write_config(tmp_path / "feedd.yaml", seeds_dir, port), port)
     home = tmp_path / "reader"
