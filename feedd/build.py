@@ -60,6 +60,8 @@ def build(config: Config, now: datetime | None = None, write: bool = True) -> Bu
             report.diagnostics.append(Diagnostic(spec.path, "error", f"render failed, previous files kept: {exc}"))
             kept.update(f"{spec.path}.{fmt}" for fmt in spec.formats)
             kept.add(f"{spec.path}.html")
+            # still listed on the index and in the OPML: its previous files are still served
+            report.feeds.append(FeedSummary(spec, len(plan.items), updated(plan.items) if plan.items else None))
             continue
         for fmt, (data, count) in rendered.items():
             outputs[f"{spec.path}.{fmt}"] = data

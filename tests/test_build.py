@@ -1,0 +1,343 @@
+"""BUILD, end to end on a copy of the sample articles: what a subscriber and a publisher see."""
+
+from __future__ import annotations
+
+import gzip
+import importlib
+import json
+import re
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import feedparser
+import lxml.html
+import pytest
+from conftest import NOW, ROOT, SEEDS, make_config, write_article
+from lxml import etree
+
+from feedd.build import build
+from feedd.config import load_config
+
+WIRED_LINK = "https://www.wired.com/story/chinese-lab-aiming-big-ai-breakthroughs/"
+SEED_000 = next(SEEDS.glob("000_*.txt"))
+SEED_002 = next(SEEDS.glob("002_*.txt"))
+FEEDS_WITH_000 = {
+    "feeds/all",
+    "feeds/categories/news",
+    "feeds/providers/wired-com",
+    "feeds/topics/ai-hardware",
+    "feeds/topics/ai",
+    "feeds/topics/facebook-ai",
+    "feeds/topics/ai-ethics",
+    "feeds/topics/natural-language-processing",
+}
+FORMATS = ("rss", "atom", "json")
+BUILD_MODULE = importlib.import_module("feedd.build")  # `feedd.build` may name the function
+
+
+def secured_value() -> str:
+    match = re.search(r'^secured: "([^"]+)"', SEED_000.read_text(encoding="utf-8"), re.MULTILINE)
+    assert match, "articles/000 has no secured field any more"
+    return match.group(1)
+
+
+def config(seeds: Path, **sections):
+    sections.setdefault("defaults", {"content": "full"})
+    return make_config(seeds, **sections)
+
+
+def output(seeds: Path) -> Path:
+    return seeds.parent / "public"
+
+
+def feeds_on_disk(out: Path) -> set[str]:
+    """Feed paths (without extension) that have at least one format published."""
+    return {p.relative_to(out).with_suffix("").as_posix()
+            for p in out.glob("feeds/**/*") if p.suffix in (".rss", ".atom", ".json")}
+
+
+def ids_in(out: Path, feed: str) -> dict[str, list[str]]:
+    """The item links of each format of one feed, as readers see them."""
+    found = {}
+    for fmt in FORMATS:
+        data = (out / f"{feed}.{fmt}").read_bytes()
+        if fmt == "json":
+            found[fmt] = [i["url"] for i in json.loads(data)["items"]]
+        else:
+            found[fmt] = [e.link for e in feedparser.parse(data).entries]
+    return found
+
+
+def links(out: Path, feed: str) -> list[str]:
+    per_format = ids_in(out, feed)
+    assert per_format["rss"] == per_format["atom"] == per_format["json"], feed
+    return per_format["json"]
+
+
+def json_feed_problems(feed: object) -> list[str]:
+    """The required fields of JSON Feed 1.1."""
+    if not isinstance(feed, dict):
+        return ["not an object"]
+    problems = []
+    if feed.get("version") != "https://jsonfeed.org/version/1.1":
+        problems.append("version")
+    if not isinstance(feed.get("title"), str):
+        problems.append("title")
+    if not isinstance(feed.get("items"), list):
+        return [*problems, "items"]
+    for i, item in enumerate(feed["items"]):
+        if not isinstance(item.get("id"), str):
+            problems.append(f"items[{i}].id")
+        if not any(isinstance(item.get(k), str) for k in ("content_html", "content_text")):
+            problems.append(f"items[{i}].content")
+    return problems
+
+
+def mtimes(out: Path) -> dict[str, int]:
+    return {p.relative_to(out).as_posix(): p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()}
+
+
+def test_000_is_in_exactly_its_feeds(seeds_dir):
+    report = build(config(seeds_dir), now=NOW)
+    assert report.ok
+    out = output(seeds_dir)
+    on_disk = feeds_on_disk(out)
+    assert on_disk == FEEDS_WITH_000
+    for feed in on_disk:
+        assert links(out, feed) == [WIRED_LINK], feed
+    for unwanted in ("feeds/topics/ai-in-healthcare", "feeds/providers/scmp-com"):
+        assert not any(out.glob(f"{unwanted}.*")), unwanted
+    assert {s.spec.path for s in report.feeds} == FEEDS_WITH_000
+    assert all(s.count == 1 for s in report.feeds)
+
+
+def test_every_feed_has_a_preview_and_a_gz(seeds_dir):
+    build(config(seeds_dir), now=NOW)
+    out = output(seeds_dir)
+    for feed in FEEDS_WITH_000:
+        for ext in (*FORMATS, "html"):
+            data = (out / f"{feed}.{ext}").read_bytes()
+            assert gzip.decompress((out / f"{feed}.{ext}.gz").read_bytes()) == data
+        page = lxml.html.fromstring((out / f"{feed}.html").read_bytes())
+        assert page.xpath("//article//h2/a/@href") == [WIRED_LINK]
+
+
+def test_000_carries_002s_full_text(seeds_dir):
+    build(config(seeds_dir), now=NOW)
+    out = output(seeds_dir)
+    text = SEED_002.read_text(encoding="utf-8")
+    expected = [" ".join(p.split()) for p in re.split(r"\n\s*\n", text) if p.strip()][1:]  # minus the title
+    assert len(expected) > 5
+    item = json.loads((out / "feeds/all.json").read_bytes())["items"][0]
+    paragraphs = [" ".join(p.text_content().split())
+                  for p in lxml.html.fragment_fromstring(item["content_html"], create_parent="div")]
+    assert paragraphs == expected
+    entry = feedparser.parse((out / "feeds/all.rss").read_bytes()).entries[0]
+    assert expected[0] in entry.content[0].value
+    assert expected[-1][:60] in " ".join(entry.content[0].value.split())
+
+
+def test_no_output_leaks_secured_or_mojibake(seeds_dir):
+    build(config(seeds_dir), now=NOW)
+    secret = secured_value()
+    needles = [secret[:24], secret[-24:]]
+    files = [p for p in output(seeds_dir).rglob("*") if p.is_file()]
+    assert len(files) > 20
+    for path in files:
+        data = path.read_bytes()
+        if path.suffix == ".gz":
+            data = gzip.decompress(data)
+        text = data.decode("utf-8")
+        for needle in needles:
+            assert needle not in text, path
+        assert "â€" not in text, path
+        assert "\\u00e2\\u20ac" not in text.lower(), path  # nor mojibake escaped in JSON
+
+
+def test_every_feed_parses(seeds_dir):
+    build(config(seeds_dir), now=NOW)
+    out = output(seeds_dir)
+    checked = 0
+    for path in sorted(out.glob("feeds/**/*")):
+        if path.suffix in (".rss", ".atom"):
+            parsed = feedparser.parse(path.read_bytes())
+            assert parsed.bozo == 0, (path, parsed.get("bozo_exception"))
+            assert parsed.version == ("rss20" if path.suffix == ".rss" else "atom10"), path
+            checked += 1
+        elif path.suffix == ".json":
+            assert json_feed_problems(json.loads(path.read_bytes())) == [], path
+            checked += 1
+        elif path.suffix == ".html":
+            etree.fromstring(path.read_bytes(), etree.HTMLParser(recover=False))
+    assert checked == 3 * len(FEEDS_WITH_000)
+    opml = etree.fromstring((out / "feeds.opml").read_bytes())
+    assert len(opml.findall("body/outline/outline")) == len(FEEDS_WITH_000)
+
+
+def test_a_rebuild_writes_nothing(seeds_dir):
+    cfg = config(seeds_dir)
+    first = build(cfg, now=NOW)
+    assert first.written
+    out = output(seeds_dir)
+    before = mtimes(out)
+    again = build(cfg, now=NOW + timedelta(hours=1))
+    assert again.written == []
+    assert again.removed == []
+    assert sorted(again.unchanged) == sorted(first.written)
+    assert mtimes(out) == before
+
+
+def test_unpublishing_000_removes_every_generated_feed(seeds_dir):
+    cfg = config(seeds_dir, feeds=[{"name": "trending", "sort": "trending"}])
+    build(cfg, now=NOW)
+    out = output(seeds_dir)
+    assert feeds_on_disk(out) == FEEDS_WITH_000 | {"feeds/trending"}
+    path = seeds_dir / SEED_000.name
+    text = path.read_text(encoding="utf-8")
+    assert "\npublished: true\n" in text
+    path.write_text(text.replace("\npublished: true\n", "\npublished: false\n"), encoding="utf-8")
+
+    report = build(cfg, now=NOW)
+    assert feeds_on_disk(out) == {"feeds/all", "feeds/trending"}
+    for feed in ("feeds/all", "feeds/trending"):
+        assert links(out, feed) == []
+    assert "feeds/topics/ai.rss" in report.removed
+    assert not any((out / "feeds/topics").rglob("*.*"))  # .gz and .html siblings gone too
+    assert report.articles["published"] == 0
+    assert report.articles["withheld"] == 2
+    index = lxml.html.fromstring((out / "index.html").read_bytes())
+    assert [a.get("href") for a in index.xpath("//table//td[1]/a")] == ["feeds/all.html", "feeds/trending.html"]
+
+
+def test_an_embargoed_article_appears_when_its_time_comes(seeds_dir):
+    due = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
+    write_article(seeds_dir, "embargo.txt", title='"Embargoed story"', webUrl='"https://example.com/embargoed"',
+                  publishedDateTime=due.strftime("%Y-%m-%dT%H:%M:%SZ"), topics="[AI]")
+    cfg = config(seeds_dir)
+    out = output(seeds_dir)
+
+    before = build(cfg, now=NOW)
+    assert before.next_embargo == due
+    assert before.articles["embargoed"] == 1
+    for feed in feeds_on_disk(out):
+        assert "https://example.com/embargoed" not in links(out, feed)
+
+    after = build(cfg, now=due + timedelta(seconds=1))
+    assert after.next_embargo is None
+    assert after.articles["embargoed"] == 0
+    assert links(out, "feeds/all") == ["https://example.com/embargoed", WIRED_LINK]
+    assert links(out, "feeds/topics/ai") == ["https://example.com/embargoed", WIRED_LINK]
+
+
+def test_a_render_failure_keeps_that_feeds_previous_files(seeds_dir, monkeypatch):
+    cfg = config(seeds_dir)
+    out = output(seeds_dir)
+    build(cfg, now=NOW)
+    previous = {ext: (out / f"feeds/topics/ai.{ext}").read_bytes() for ext in (*FORMATS, "html")}
+
+    write_article(seeds_dir, "new.txt", title='"A newer story"', webUrl='"https://example.com/newer"',
+                  publishedDateTime="2026-11-01T00:00:00Z", topics="[AI, Robots]")
+    real = BUILD_MODULE.render_feed
+
+    def flaky(site, spec, items, fmt):
+        if spec.path == "feeds/topics/ai":
+            raise RuntimeError("boom")
+        return real(site, spec, items, fmt)
+
+    monkeypatch.setattr(BUILD_MODULE, "render_feed", flaky)
+    report = build(cfg, now=NOW)
+    assert report.failed == ["feeds/topics/ai"]
+    assert not report.ok
+    assert any(d.path == "feeds/topics/ai" and d.level == "error" for d in report.errors)
+    for ext, data in previous.items():
+        assert (out / f"feeds/topics/ai.{ext}").read_bytes() == data, ext
+        assert (out / f"feeds/topics/ai.{ext}.gz").exists(), ext
+    assert links(out, "feeds/topics/ai") == [WIRED_LINK]  # the old feed, still served
+    assert links(out, "feeds/all") == ["https://example.com/newer", WIRED_LINK]
+    assert links(out, "feeds/topics/robots") == ["https://example.com/newer"]
+
+
+@pytest.mark.parametrize("broken", [
+    "---\ntitle: [unclosed\n---\n",
+    "---\ntitle: Missing link\npublishedDateTime: 2021-01-01T00:00:00Z\n---\n",
+    "---\n- just\n- a list\n---\n",
+    "\xff\xfe\x00garbage",
+])
+def test_a_broken_article_does_not_hurt_the_others(seeds_dir, broken):
+    (seeds_dir / "999_broken.txt").write_bytes(broken.encode("latin-1"))
+    report = build(config(seeds_dir), now=NOW)
+    assert report.ok
+    out = output(seeds_dir)
+    assert feeds_on_disk(out) == FEEDS_WITH_000
+    for feed in FEEDS_WITH_000:
+        assert links(out, feed) == [WIRED_LINK], feed
+    assert report.articles["published"] == 1
+
+
+def test_summary_counts(seeds_dir):
+    report = build(config(seeds_dir), now=NOW)
+    assert report.articles == {"published": 1, "withheld": 1, "embargoed": 0, "rejected": 0, "orphan_texts": 2}
+    write_article(seeds_dir, "later.txt", webUrl='"https://example.com/later"',
+                  publishedDateTime="2030-01-01T00:00:00Z")
+    (seeds_dir / "bad.txt").write_text("---\ntitle: No link\n---\n", encoding="utf-8")
+    report = build(config(seeds_dir), now=NOW)
+    assert report.articles == {"published": 1, "withheld": 1, "embargoed": 1, "rejected": 1, "orphan_texts": 2}
+    assert report.next_embargo == datetime(2030, 1, 1, tzinfo=UTC)
+    assert any(d.path == "bad.txt" and d.level == "error" for d in report.diagnostics)
+
+
+def test_the_shipped_config_produces_its_configured_feeds(seeds_dir):
+    out = seeds_dir.parent / "public"
+    cfg = load_config(ROOT / "config" / "feedd.yaml", **{
+        "paths.articles": str(seeds_dir), "paths.output": str(out), "paths.state": str(seeds_dir.parent / "state")})
+    report = build(cfg, now=NOW)
+    assert report.ok
+    assert feeds_on_disk(out) == FEEDS_WITH_000 | {"feeds/trending", "feeds/top"}
+    assert links(out, "feeds/trending") == [WIRED_LINK]
+    assert links(out, "feeds/top") == [WIRED_LINK]  # quality 95 >= 80
+    trending = json.loads((out / "feeds/trending.json").read_bytes())
+    assert trending["title"] == "Trending in AI"
+    assert "content_html" in trending["items"][0]  # defaults.content: full
+    top = json.loads((out / "feeds/top.json").read_bytes())
+    assert top["title"] == "Top stories"
+    assert "content_html" not in top["items"][0]  # content: summary
+    assert trending["feed_url"] == "http://127.0.0.1:8080/feeds/trending.json"
+
+
+def test_a_feed_whose_render_failed_stays_listed(seeds_dir, monkeypatch):
+    cfg = config(seeds_dir)
+    out = output(seeds_dir)
+    build(cfg, now=NOW)
+    real = BUILD_MODULE.render_feed
+
+    def flaky(site, spec, items, fmt):
+        if spec.path == "feeds/topics/ai":
+            raise RuntimeError("boom")
+        return real(site, spec, items, fmt)
+
+    monkeypatch.setattr(BUILD_MODULE, "render_feed", flaky)
+    build(cfg, now=NOW)
+    assert (out / "feeds/topics/ai.rss").exists()  # still served...
+    index = lxml.html.fromstring((out / "index.html").read_bytes())
+    assert "feeds/topics/ai.html" in index.xpath("//table//td[1]/a/@href")  # ...so still listed
+    opml = etree.fromstring((out / "feeds.opml").read_bytes())
+    assert "http://127.0.0.1:8080/feeds/topics/ai.rss" in opml.xpath("//outline/@xmlUrl")
+
+
+def test_every_url_is_under_a_base_url_with_a_path(seeds_dir):
+    base = "https://news.example.org/digest/"
+    build(config(seeds_dir, site={"base_url": "https://news.example.org/digest"}), now=NOW)
+    out = output(seeds_dir)
+    rss = etree.fromstring((out / "feeds/topics/ai.rss").read_bytes())
+    self_link = rss.find("channel/{http://www.w3.org/2005/Atom}link[@rel='self']").get("href")
+    assert self_link == base + "feeds/topics/ai.rss"
+    assert rss.findtext("channel/link") == base + "feeds/topics/ai.html"
+    source = rss.find("channel/item/source")
+    assert source.get("url") == base + "feeds/providers/wired-com.rss"
+    feed = json.loads((out / "feeds/all.json").read_bytes())
+    assert (feed["feed_url"], feed["home_page_url"]) == (base + "feeds/all.json", base + "feeds/all.html")
+    opml = etree.fromstring((out / "feeds.opml").read_bytes())
+    urls = opml.xpath("//outline/@xmlUrl") + opml.xpath("//outline/@htmlUrl")
+    assert urls and all(u.startswith(base) for u in urls)
+    index = lxml.html.fromstring((out / "index.html").read_bytes())
+    assert all(h.startswith(base) for h in index.xpath("//head/link[@rel='alternate']/@href"))

@@ -1,0 +1,219 @@
+"""PAGES: the index, the per-feed previews and OPML, parsed as a browser or feed reader would."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from urllib.parse import urljoin, urlsplit
+
+import lxml.html
+from lxml import etree
+
+from feedd.models import Article, Family, FeedSpec, FeedSummary, Image, Provider
+from feedd.pages import render_index, render_opml, render_preview
+from feedd.render import SiteInfo
+
+BASE = "https://news.example.org/site/"
+SITE = SiteInfo(title="Digest", base_url=BASE, description="All the news", language="en", author="Digest Team")
+WHEN = datetime(2021, 1, 21, 12, 6, tzinfo=UTC)
+
+
+def summary(family: Family, slug: str, title: str, count: int = 1, formats=("rss", "atom", "json")):
+    spec = FeedSpec(family=family, slug=slug, title=title, description=f"About {title}", formats=tuple(formats))
+    return FeedSummary(spec, count, WHEN if count else None)
+
+
+FEEDS = [
+    summary(Family.ALL, "all", "Digest", 3),
+    summary(Family.CONFIGURED, "top", "Top <b>stories</b>", 2, formats=("atom", "json")),
+    summary(Family.CATEGORIES, "news", "Digest: news", 3),
+    summary(Family.TOPICS, "ai", "Digest: AI", 2),
+    summary(Family.TOPICS, "ai-hardware", "Digest: AI Hardware", 1),
+    summary(Family.PROVIDERS, "wired-com", "Digest: Wired", 0),
+]
+
+
+def article(n: int, **overrides) -> Article:
+    values = {"id": f"urn:uuid:{n}", "source": f"{n}.txt", "title": f"Story {n}",
+              "link": f"https://www.wired.com/story/{n}/", "published_at": WHEN}
+    values.update(overrides)
+    return Article(**values)
+
+
+def index_doc():
+    return lxml.html.fromstring(render_index(SITE, FEEDS))
+
+
+def test_index_lists_every_feed_with_its_count():
+    doc = index_doc()
+    rows = {}
+    for row in doc.xpath("//table/tr[td]"):
+        cells = row.findall("td")
+        rows[cells[0].text_content()] = (cells[0].find("a").get("href"), cells[1].text_content())
+    assert rows == {
+        "Digest": ("feeds/all.html", "3"),
+        "Top <b>stories</b>": ("feeds/top.html", "2"),
+        "Digest: news": ("feeds/categories/news.html", "3"),
+        "Digest: AI": ("feeds/topics/ai.html", "2"),
+        "Digest: AI Hardware": ("feeds/topics/ai-hardware.html", "1"),
+        "Digest: Wired": ("feeds/providers/wired-com.html", "0"),
+    }
+
+
+def test_index_groups_feeds_by_family_in_a_stable_order():
+    doc = index_doc()
+    assert [h.text_content() for h in doc.xpath("//h2")] == [
+        "All articles", "Selected feeds", "Categories", "Topics", "Providers"]
+
+
+def test_index_shows_last_update_or_never():
+    doc = index_doc()
+    updates = {row.findall("td")[0].text_content(): row.findall("td")[2].text_content()
+               for row in doc.xpath("//table/tr[td]")}
+    assert updates["Digest"] == "2021-01-21 12:06 UTC"
+    assert updates["Digest: Wired"] == "never"
+
+
+def test_index_has_autodiscovery_for_each_format_of_each_feed():
+    doc = index_doc()
+    found = {(link.get("type"), link.get("href"))
+             for link in doc.xpath("//head/link[@rel='alternate']")}
+    types = {"rss": "application/rss+xml", "atom": "application/atom+xml", "json": "application/feed+json"}
+    expected = {(types[fmt], f"{BASE}{f.spec.path}.{fmt}") for f in FEEDS for fmt in f.spec.formats}
+    assert found == expected
+    assert (types["rss"], f"{BASE}feeds/top.rss") not in found  # `top` has no RSS
+    assert len(doc.xpath("//head/link[@rel='alternate']")) == len(expected)
+
+
+def test_index_subscribe_links_are_absolute():
+    doc = index_doc()
+    hrefs = [a.get("href") for a in doc.xpath("//table//td[4]//a")]
+    assert len(hrefs) == sum(len(f.spec.formats) for f in FEEDS)
+    assert all(urlsplit(h).scheme == "https" for h in hrefs)
+
+
+def test_index_links_to_the_opml():
+    doc = index_doc()
+    assert BASE + "feeds.opml" in [a.get("href") for a in doc.iter("a")]
+
+
+def test_index_escapes_feed_titles():
+    doc = index_doc()
+    assert doc.xpath("//table//b") == []  # no <b> element came from a title
+    assert "Top <b>stories</b>" in [a.text_content() for a in doc.xpath("//table//a")]
+    titles = [link.get("title") for link in doc.xpath("//head/link[@rel='alternate']")]
+    assert "Top <b>stories</b> (ATOM)" in titles
+
+
+def test_index_of_nothing_still_links_the_opml():
+    doc = lxml.html.fromstring(render_index(SITE, []))
+    assert doc.xpath("//table") == []
+    assert BASE + "feeds.opml" in [a.get("href") for a in doc.iter("a")]
+
+
+# --- previews ------------------------------------------------------------------------------------
+
+
+def preview(items, feed=None):
+    feed = feed or summary(Family.TOPICS, "ai", "Digest: <i>AI</i>", len(items))
+    return lxml.html.fromstring(render_preview(SITE, feed, items))
+
+
+def test_preview_lists_items_with_links_and_provider():
+    items = [article(1, provider=Provider("Wired", "wired.com"), excerpt="An excerpt",
+                     images=(Image("https://media.wired.com/1.jpg"),)),
+             article(2)]
+    doc = preview(items)
+    headings = doc.xpath("//article//h2")
+    assert [h.text_content() for h in headings] == ["Story 1", "Story 2"]
+    assert [h.find("a").get("href") for h in headings] == [a.link for a in items]
+    assert doc.xpath("//article//img/@src") == ["https://media.wired.com/1.jpg"]
+    assert "Wired" in doc.xpath("//article")[0].text_content()
+    assert "An excerpt" in doc.xpath("//article")[0].text_content()
+
+
+def test_preview_autodiscovery_and_home_link():
+    doc = preview([article(1)])
+    hrefs = doc.xpath("//head/link[@rel='alternate']/@href")
+    assert hrefs == [f"{BASE}feeds/topics/ai.{fmt}" for fmt in ("rss", "atom", "json")]
+    assert BASE + "index.html" in doc.xpath("//a/@href")
+
+
+def test_preview_escapes_titles_and_excerpts():
+    items = [article(1, title="<script>alert(1)</script> & <b>bold</b>",
+                     excerpt="<img src=x onerror=alert(2)> text")]
+    doc = preview(items)
+    assert doc.xpath("//script") == []
+    assert doc.xpath("//body//b") == []
+    assert doc.xpath("//img[@onerror]") == []
+    assert doc.xpath("//article//h2")[0].text_content() == "<script>alert(1)</script> & <b>bold</b>"
+    assert "<img src=x onerror=alert(2)> text" in doc.xpath("//article")[0].text_content()
+    assert doc.findtext(".//h1") == "Digest: <i>AI</i>"
+    assert doc.findtext(".//title") == "Digest: <i>AI</i>"
+
+
+def test_preview_drops_javascript_links_and_images():
+    items = [article(1, title="Evil", link="javascript:alert(1)",
+                     images=(Image("javascript:alert(2)"),)),
+             article(2, title="Data", link="data:text/html,<script>alert(3)</script>")]
+    doc = preview(items)
+    headings = doc.xpath("//article//h2")
+    assert [h.text_content() for h in headings] == ["Evil", "Data"]  # titles still shown
+    for href in doc.xpath("//@href") + doc.xpath("//@src"):
+        resolved = urljoin(BASE + "feeds/topics/ai.html", href)
+        assert urlsplit(resolved).scheme in ("http", "https"), href
+        assert urlsplit(resolved).path != "/site/feeds/topics/None", href  # no dangling link either
+    assert doc.xpath("//article//h2/a") == []
+    assert doc.xpath("//article//img") == []
+
+
+def test_preview_of_an_empty_feed_says_so():
+    doc = preview([], summary(Family.TOPICS, "ai", "Digest: AI", 0))
+    assert doc.xpath("//article") == []
+    assert "No items yet." in doc.text_content()
+
+
+# --- OPML ----------------------------------------------------------------------------------------
+
+
+def opml():
+    return etree.fromstring(render_opml(SITE, FEEDS))
+
+
+def test_opml_is_version_2_with_a_head():
+    root = opml()
+    assert root.tag == "opml"
+    assert root.get("version") == "2.0"
+    assert root.findtext("head/title") == "Digest"
+    assert root.find("body") is not None
+
+
+def test_opml_groups_feeds_by_family():
+    body = opml().find("body")
+    groups = {g.get("text"): [o.get("title") for o in g.findall("outline")] for g in body.findall("outline")}
+    assert groups == {
+        "All articles": ["Digest"],
+        "Selected feeds": ["Top <b>stories</b>"],
+        "Categories": ["Digest: news"],
+        "Topics": ["Digest: AI", "Digest: AI Hardware"],
+        "Providers": ["Digest: Wired"],
+    }
+
+
+def test_opml_subscriptions_are_absolute_and_prefer_rss():
+    outlines = opml().findall("body/outline/outline")
+    assert len(outlines) == len(FEEDS)
+    for outline in outlines:
+        assert outline.get("type") == "rss"
+        for attr in ("xmlUrl", "htmlUrl"):
+            parts = urlsplit(outline.get(attr))
+            assert parts.scheme == "https" and parts.netloc == "news.example.org", outline.get(attr)
+    urls = {o.get("title"): o.get("xmlUrl") for o in outlines}
+    assert urls["Digest: AI"] == BASE + "feeds/topics/ai.rss"
+    assert urls["Top <b>stories</b>"] == BASE + "feeds/top.atom"  # no RSS: its first format
+    assert {o.get("htmlUrl") for o in outlines} >= {BASE + "feeds/topics/ai.html"}
+
+
+def test_opml_of_nothing_is_still_valid():
+    root = etree.fromstring(render_opml(SITE, []))
+    assert root.get("version") == "2.0"
+    assert root.findall("body/outline") == []
