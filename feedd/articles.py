@@ -118,6 +118,11 @@ def _decode(data: bytes) -> tuple[str, str | None]:
         return data.decode("cp1252", errors="replace"), f"not valid UTF-8 (byte {exc.start}); decoded as Windows-1252"
 
 
+_OPENING = (yaml.FlowSequenceStartToken, yaml.FlowMappingStartToken, yaml.BlockSequenceStartToken,
+            yaml.BlockMappingStartToken)
+_CLOSING = (yaml.FlowSequenceEndToken, yaml.FlowMappingEndToken, yaml.BlockEndToken)
+
+
 def _too_deep(front: str) -> bool:
     """Cheap upper bound on YAML nesting, checked before libyaml ever sees the text."""
     depth = deepest = 0
@@ -130,7 +135,24 @@ def _too_deep(front: str) -> bool:
     if deepest > MAX_NESTING:
         return True
     indent = re.compile(r"^[ \t\-?:]*", re.MULTILINE)
-    return any(len(m.group(0)) > 2 * MAX_NESTING for m in indent.finditer(front))
+    if any(len(m.group(0)) > 2 * MAX_NESTING for m in indent.finditer(front)):
+        return True
+    if front.count("[") + front.count("{") <= MAX_NESTING:
+        return False  # block nesting needs indentation (checked above); flow nesting needs brackets
+    # Brackets inside quotes or comments fool the count above (`[']', [']', …` nests without counting);
+    # libyaml's scanner is iterative, only its composer recurses: count its tokens, stopping early.
+    depth = 0
+    try:
+        for token in yaml.scan(front, Loader=_Base):
+            if isinstance(token, _OPENING):
+                depth += 1
+                if depth > MAX_NESTING:
+                    return True
+            elif isinstance(token, _CLOSING):
+                depth -= 1
+    except yaml.YAMLError:
+        pass  # the loader reports it, with its line
+    return False
 
 
 def _read_bytes(path: Path, max_bytes: int) -> bytes:
@@ -188,7 +210,9 @@ def read_file(path: Path, rel: str, max_bytes: int) -> FileContent | None:
         meta = HANDLER.load(front)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 2}" if mark else ""
+        opening = HANDLER.FM_BOUNDARY.match(text)  # the YAML starts where this first '---' match ends
+        before = text.count("\n", 0, opening.end()) if opening else 0
+        where = f" at line {before + mark.line + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         note(Diagnostic(rel, "error", f"skipped: invalid YAML front matter{where}: {problem}"))
         return content

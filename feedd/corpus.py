@@ -72,7 +72,8 @@ def list_files(root: Path) -> Iterator[tuple[Path, str]]:
 
 def _load_one(path: Path, rel: str, config: Config) -> FileContent | None:
     if str(path) == "/dev/null/outside":
-        return FileContent(rel, diagnostics=[Diagnostic(rel, "error", "skipped: symlink leads outside the articles folder")])
+        reason = "skipped: symlink leads outside the articles folder"
+        return FileContent(rel, diagnostics=[Diagnostic(rel, "error", reason)])
     try:
         mode = path.stat().st_mode
     except FileNotFoundError:
@@ -99,9 +100,10 @@ def load_corpus(config: Config) -> Corpus:
             continue
         corpus.diagnostics.extend(content.diagnostics)
         if content.meta is None:
-            if content.text.strip() and not content.diagnostics:
+            failed = any(d.level == "error" for d in content.diagnostics)  # a decoding warning still reads it
+            if content.text.strip() and not failed:
                 texts.append(content)
-            elif not content.diagnostics:
+            elif not failed:
                 corpus.diagnostics.append(Diagnostic(rel, "warning", "skipped: empty file"))
             else:
                 corpus.rejected += 1
@@ -148,8 +150,8 @@ def _attach_bodies(articles: list[Article], texts: list[FileContent], corpus: Co
         matches = by_title.get(match_key(first), [])
         if not matches:
             corpus.orphans += 1
-            corpus.diagnostics.append(Diagnostic(content.rel, "warning",
-                                                 f"orphan text: first line {first.strip()[:60]!r} is no article's title"))
+            reason = f"orphan text: first line {first.strip()[:60]!r} is no article's title"
+            corpus.diagnostics.append(Diagnostic(content.rel, "warning", reason))
             continue
         body = _clean_body(content.rel, rest, corpus.diagnostics)
         for i in matches:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Callable
-from datetime import date, datetime, time, timezone, tzinfo
+from datetime import UTC, date, datetime, time, tzinfo
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -22,6 +22,7 @@ MAX_IMAGES = 10
 MAX_TITLE = 1000
 MAX_EXCERPT = 5000
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_MISSING = object()  # `published` absent, unlike `published:` written with no value
 
 
 class Fields:
@@ -58,6 +59,7 @@ class Fields:
         text = value.strip() if isinstance(value, str) else None
         try:
             parts = urlsplit(text) if text else None
+            _ = parts and parts.port  # a port not a number in 0-65535 raises here, not later in article_id
         except ValueError:
             parts = None
         if not parts or parts.scheme.lower() not in ("http", "https") or not parts.hostname \
@@ -75,12 +77,13 @@ class Fields:
         return None
 
     def flag(self, value: Any) -> bool:
-        """`published`: only a real boolean publishes; anything else fails closed."""
-        if value is None:
+        """`published`: only a real boolean publishes; anything else (even an empty value) fails closed."""
+        if value is _MISSING:
             return True
         if isinstance(value, YamlBool):
             return value.value
-        self.note("error", f"published: expected true or false, got {_spelling(value)}; withheld")
+        got = "an empty value" if value is None else _spelling(value)
+        self.note("error", f"published: expected true or false, got {got}; withheld")
         return False
 
     def when(self, value: Any) -> datetime | None:
@@ -104,7 +107,7 @@ class Fields:
         if parsed.tzinfo is None:
             parsed = parsed.replace(tzinfo=self.tz)
         try:
-            return parsed.astimezone(timezone.utc)
+            return parsed.astimezone(UTC)
         except (OverflowError, ValueError):
             self.note("error", f"publishedDateTime: {text!r} is out of range; not published")
             return None
@@ -198,7 +201,7 @@ def _related(f: Fields, value: Any) -> tuple[Related, ...]:
 FIELDS: dict[str, Callable[[Fields, dict[str, Any]], Any]] = {
     "title": lambda f, m: f.text("title", m.get("title")),
     "link": lambda f, m: f.url("webUrl", m.get("webUrl")) or f.url("originalUrl", m.get("originalUrl")),
-    "published": lambda f, m: f.flag(m.get("published")),
+    "published": lambda f, m: f.flag(m.get("published", _MISSING)),
     "published_at": lambda f, m: f.when(m.get("publishedDateTime")),
     "excerpt": lambda f, m: f.text("excerpt", m.get("excerpt"), limit=MAX_EXCERPT),
     "heat": lambda f, m: h if (h := f.number("heat", m.get("heat"))) is None or h >= 0 else None,

@@ -8,6 +8,7 @@ files at once, and an unchanged file costs one stat per request.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -69,7 +70,8 @@ class FileCache:
         self._lock = threading.Lock()
 
     def get(self, rel: str) -> CachedFile | None:
-        if any(part.startswith(".") for part in rel.split("/")) or "\\" in rel or "\x00" in rel:
+        # no dotfiles, no "..", and no empty part: safe_join would normalise "index.html/" to the file
+        if any(not part or part.startswith(".") for part in rel.split("/")) or "\\" in rel or "\x00" in rel:
             return None
         path = safe_join(str(self.root), rel)
         if path is None:
@@ -83,6 +85,12 @@ class FileCache:
         signature = (info.st_ino, info.st_size, info.st_mtime_ns)
         cached = self._files.get(rel)
         if cached and cached.signature == signature:
+            if cached.gzip is None:  # publish writes the .gz after the file: look again until it is there
+                gz = self._sibling(path, signature)
+                if gz is not None:
+                    cached = dataclasses.replace(cached, gzip=gz)
+                    with self._lock:
+                        self._files[rel] = cached
             return cached
         try:
             with open(path, "rb") as handle:
@@ -145,6 +153,7 @@ def create_app(output: Path | str, *, cache_max_age: int = 300, metrics: Metrics
     root = Path(output).resolve()
     app = Flask(__name__, static_folder=None)
     app.response_class = FeedResponse
+    app.url_map.redirect_defaults = False  # else /index.html is a 308 to "/", the rule with rel's default
     files = FileCache(root)
     metrics = metrics or Metrics()
 

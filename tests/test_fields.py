@@ -1,0 +1,308 @@
+"""to_article: front matter (as the loader reads it) → Article, or None with a diagnostic naming the field."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from feedd.articles import HANDLER
+from feedd.fields import MAX_RELATED, MAX_TITLE, MAX_TOPICS, article_id, to_article
+from feedd.models import Article
+
+REL = "dir/a.md"
+BASE = {
+    "title": '"A title"',
+    "webUrl": '"https://example.com/a"',
+    "publishedDateTime": "2021-01-21T12:06:00Z",
+}
+
+
+def meta_of(yaml_text: str) -> dict:
+    meta = HANDLER.load(yaml_text)
+    assert isinstance(meta, dict)
+    return meta
+
+
+def parse(tz: str = "UTC", extra: str = "", **fields):
+    """Front matter written as YAML (values are YAML text; None leaves the key out), read by feedd's loader."""
+    values = {**BASE, **fields}
+    text = "\n".join(f"{k}: {v}" for k, v in values.items() if v is not None) + "\n" + extra
+    return to_article(REL, meta_of(text), ZoneInfo(tz))
+
+
+def ok(tz: str = "UTC", extra: str = "", **fields) -> Article:
+    article, diagnostics = parse(tz, extra, **fields)
+    assert article is not None, diagnostics
+    return article
+
+
+def said(diagnostics, level: str) -> list[str]:
+    assert all(d.path == REL for d in diagnostics)
+    return [d.reason for d in diagnostics if d.level == level]
+
+
+# --- published ------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("written, published", [
+    (None, True), ("true", True), ("True", True), ("yes", True), ("false", False), ("no", False), ("off", False),
+])
+def test_real_yaml_boolean_decides_publication(written, published):
+    article, diagnostics = parse(published=written)
+    assert article.published is published
+    assert diagnostics == []
+
+
+@pytest.mark.parametrize("written", ["'false'", '"no"', "0", "1", '"yes"', '"true"', "", "~", "[true]", "{a: 1}"])
+def test_published_not_a_boolean_withholds_with_error(written):
+    article, diagnostics = parse(published=written)
+    assert article is not None and article.published is False
+    errors = said(diagnostics, "error")
+    assert len(errors) == 1 and errors[0].startswith("published:") and "withheld" in errors[0]
+
+
+# --- required fields ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("field, value", [
+    ("title", None), ("title", '""'), ("title", "~"), ("title", "[a, b]"), ("title", "{a: 1}"), ("title", '"   "'),
+    ("webUrl", None), ("webUrl", '""'), ("webUrl", "not a url"), ("webUrl", "[https://example.com/]"),
+    ("publishedDateTime", None), ("publishedDateTime", '""'), ("publishedDateTime", "2021-02-30T10:00:00Z"),
+    ("publishedDateTime", "2016-12-31T23:59:60Z"), ("publishedDateTime", "not a date"),
+    ("publishedDateTime", "2021-13-01"), ("publishedDateTime", "2021"), ("publishedDateTime", "true"),
+    ("publishedDateTime", "[2021-01-01]"), ("publishedDateTime", "2021-01-01T25:00:00Z"),
+])
+def test_missing_or_invalid_required_field_keeps_article_out(field, value):
+    article, diagnostics = parse(**{field: value})
+    assert article is None
+    errors = said(diagnostics, "error")
+    assert errors and all(e.startswith(f"{field}:") for e in errors), diagnostics
+
+
+def test_everything_missing_reports_each_field():
+    article, diagnostics = to_article(REL, {}, UTC)
+    assert article is None
+    errors = said(diagnostics, "error")
+    for field in ("title", "webUrl", "publishedDateTime"):
+        assert any(e.startswith(f"{field}:") for e in errors)
+
+
+# --- dates ----------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("written, expected", [
+    ("2021-01-21T12:06:00Z", datetime(2021, 1, 21, 12, 6, tzinfo=UTC)),
+    ("2021-01-21T12:06:00+02:00", datetime(2021, 1, 21, 10, 6, tzinfo=UTC)),
+    ("2021-01-21T12:06:00", datetime(2021, 1, 21, 11, 6, tzinfo=UTC)),  # Paris, winter: UTC+1
+    ("2021-07-21T12:06:00", datetime(2021, 7, 21, 10, 6, tzinfo=UTC)),  # Paris, summer: UTC+2
+    ("2021-01-21 12:06", datetime(2021, 1, 21, 11, 6, tzinfo=UTC)),
+])
+def test_times_without_offset_are_in_site_timezone(written, expected):
+    article = ok(tz="Europe/Paris", publishedDateTime=written)
+    assert article.published_at == expected
+    assert article.published_at.utcoffset().total_seconds() == 0
+
+
+def test_date_only_is_midnight_in_site_timezone_with_warning():
+    article, diagnostics = parse(tz="Europe/Paris", publishedDateTime="2021-01-21")
+    assert article.published_at == datetime(2021, 1, 20, 23, 0, tzinfo=UTC)
+    warnings = said(diagnostics, "warning")
+    assert len(warnings) == 1 and warnings[0].startswith("publishedDateTime:") and "midnight" in warnings[0]
+
+
+@pytest.mark.parametrize("written", [
+    "9999-12-31", "9999-12-31T23:59:59", "9999-12-31T23:59:59-01:00", "0001-01-01T00:00:00+01:00",
+])
+def test_extreme_dates_are_fine_or_a_clean_error(written):
+    article, diagnostics = parse(tz="Europe/Paris", publishedDateTime=written)
+    if article is None:
+        assert any(e.startswith("publishedDateTime:") for e in said(diagnostics, "error"))
+    else:
+        assert article.published_at.year in (1, 9999)
+
+
+# --- links ----------------------------------------------------------------------------------------------
+
+def test_original_url_used_when_web_url_missing():
+    article = ok(webUrl=None, originalUrl='"https://example.com/original"')
+    assert article.link == "https://example.com/original"
+
+
+def test_web_url_preferred_over_original_url():
+    article = ok(originalUrl='"https://example.com/original"')
+    assert article.link == "https://example.com/a"
+
+
+@pytest.mark.parametrize("url", [
+    "javascript:alert(1)", "JavaScript:alert(document.cookie)", "/relative/path", "relative", "//example.com/x",
+    "ftp://example.com/file", "file:///etc/passwd", "data:text/html,<script>alert(1)</script>", "mailto:a@b.c",
+    "https://", "http:///path", "https://exa mple.com/", "https://example.com/a\\u0000b",
+    "https://example.com:99999/x", "https://example.com:port/x", "http://[::1/x",
+])
+def test_unsafe_or_relative_links_rejected(url):
+    article, diagnostics = parse(webUrl=f'"{url}"')
+    assert article is None
+    assert any(w.startswith("webUrl:") for w in said(diagnostics, "warning"))
+    assert any(e.startswith("webUrl:") for e in said(diagnostics, "error"))
+
+
+def test_bad_web_url_falls_back_to_original_url():
+    article = ok(webUrl='"javascript:alert(1)"', originalUrl='"https://example.com/o"')
+    assert article.link == "https://example.com/o"
+
+
+# --- text repair ----------------------------------------------------------------------------------------
+
+def test_mojibake_repaired_keeping_curly_quotes():
+    article = ok(title='"The worldâ€™s â€œbestâ€\\x9d lab"', excerpt='"It isnâ€™t"')
+    assert article.title == "The world’s “best” lab"
+    assert article.excerpt == "It isn’t"
+
+
+@pytest.mark.parametrize("escaped, removed", [
+    ("\\x07", 1), ("\\x00", 1), ("\\x1b[31m", 1), ("\\uFFFE", 1), ("\\uFFFF", 1), ("\\x0b\\x0c", 2),
+])
+def test_characters_xml_forbids_removed_with_diagnostic(escaped, removed):
+    article, diagnostics = parse(title=f'"Bad{escaped}title"')
+    assert re.fullmatch(r"Bad(\[31m)?title", article.title)
+    notes = [r for r in said(diagnostics, "warning") if r.startswith("title:")]
+    assert notes == [f"title: removed {removed} character(s) that XML does not allow"]
+
+
+def test_lone_surrogate_removed_with_diagnostic():
+    meta = {"title": "Bad\ud800title", "webUrl": "https://example.com/a", "publishedDateTime": "2021-01-01T00:00:00Z"}
+    article, diagnostics = to_article(REL, meta, UTC)
+    assert article.title == "Badtitle"
+    assert said(diagnostics, "warning") == ["title: removed 1 character(s) that XML does not allow"]
+
+
+@pytest.mark.parametrize("title", [
+    "<script>alert(1)</script>", "<b>bold</b> &amp; &lt;escaped&gt;", "Tom &amp; Jerry", "a < b > c",
+])
+def test_html_in_title_is_literal_text(title):
+    article = ok(title=f"'{title}'", excerpt=f"'{title}'")
+    assert article.title == title
+    assert article.excerpt == title
+
+
+def test_title_whitespace_collapsed_to_one_line():
+    assert ok(title='"  A\\n  multi\\tline   title "').title == "A multi line title"
+
+
+def test_huge_title_cut_with_warning():
+    article, diagnostics = parse(title='"' + "x" * 1_000_000 + '"')
+    assert len(article.title) == MAX_TITLE + 1 and article.title.endswith("…")
+    assert any(w.startswith("title:") and "cut" in w for w in said(diagnostics, "warning"))
+
+
+@pytest.mark.parametrize("written", ["no", "1:20", "2021-01-01", "1.5", "null_but_text"])
+def test_yaml_spelling_of_title_kept(written):
+    assert ok(title=written).title == written
+
+
+# --- topics ---------------------------------------------------------------------------------------------
+
+def test_ten_thousand_topics_capped_with_warning():
+    topics = "[" + ", ".join(f"t{i}" for i in range(10_000)) + "]"
+    article, diagnostics = parse(topics=topics)
+    assert article.topics == tuple(f"t{i}" for i in range(MAX_TOPICS))
+    assert any(w.startswith("topics:") and str(MAX_TOPICS) in w for w in said(diagnostics, "warning"))
+
+
+def test_duplicate_topics_collapse_ignoring_case_and_spacing():
+    article = ok(topics='["AI Hardware", "ai  hardware", " AI HARDWARE ", "AI", "ai", "Robots"]')
+    assert article.topics == ("AI Hardware", "AI", "Robots")
+
+
+def test_non_text_topics_skipped():
+    article, diagnostics = parse(topics='["AI", {name: x}, [nested], ~, "", "Robots"]')
+    assert article.topics == ("AI", "Robots")
+    assert len([e for e in said(diagnostics, "error") if e.startswith("topics:")]) == 2
+
+
+def test_single_topic_string_accepted():
+    assert ok(topics='"AI"').topics == ("AI",)
+
+
+# --- numbers, provider, images, related -----------------------------------------------------------------
+
+@pytest.mark.parametrize("written, heat", [("115", 115.0), ("0", 0.0), ("1.5", 1.5), ("-1", None), ("-0.5", None),
+                                           ("hot", None), ("~", None), ("true", None)])
+def test_heat(written, heat):
+    assert ok(heat=written).heat == heat
+
+
+def test_provider_logo_from_first_image():
+    article = ok(extra="provider:\n  name: Wired\n  domain: www.Wired.com\n  images:\n"
+                       "    - width: 50\n    - url: https://cdn.example.com/logo.jpg\n"
+                       "    - url: https://cdn.example.com/other.jpg\n")
+    assert article.provider.name == "Wired"
+    assert article.provider.domain == "wired.com"
+    assert article.provider.logo == "https://cdn.example.com/logo.jpg"
+
+
+def test_provider_logo_field_wins_and_bad_logo_falls_back():
+    extra = "provider:\n  name: W\n  logo: {logo}\n  images:\n    - url: https://cdn.example.com/img.jpg\n"
+    assert ok(extra=extra.format(logo="https://cdn.example.com/logo.png")).provider.logo \
+        == "https://cdn.example.com/logo.png"
+    assert ok(extra=extra.format(logo="'javascript:alert(1)'")).provider.logo == "https://cdn.example.com/img.jpg"
+
+
+@pytest.mark.parametrize("provider", ["provider: Wired", "provider: {}", "provider: {name: ''}", "provider: [a]"])
+def test_provider_without_name_or_domain_is_none(provider):
+    assert ok(extra=provider + "\n").provider is None
+
+
+def test_images_without_url_dropped():
+    article = ok(extra="images:\n  - width: 10\n  - url: 'javascript:x'\n  - not a mapping\n"
+                       "  - url: https://cdn.example.com/a.jpg\n    width: 2400\n    height: -3\n    isCached: true\n")
+    assert [(i.url, i.width, i.height) for i in article.images] == [("https://cdn.example.com/a.jpg", 2400, None)]
+
+
+def test_related_capped_and_invalid_dropped():
+    items = "".join(f"  - title: R{i}\n    webUrl: https://example.com/r{i}\n" for i in range(100))
+    article = ok(extra="related:\n  - title: no link\n" + items)
+    assert len(article.related) == MAX_RELATED - 1
+    assert article.related[0].title == "R0" and article.related[0].link == "https://example.com/r0"
+
+
+def test_unmapped_fields_never_reach_the_article():
+    article = ok(extra="secured: true\nampWebUrl: https://amp.example.com/zzamp\nsecret: hunter2\n")
+    names = {f.name for f in dataclasses.fields(Article)}
+    assert not names & {"secured", "ampWebUrl", "secret"}
+    values = repr(dataclasses.astuple(article))
+    assert "hunter2" not in values and "zzamp" not in values
+
+
+# --- ids ------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("variant", [
+    "http://example.com/story/one", "https://www.example.com/story/one", "https://example.com/story/one/",
+    "https://example.com/story/one#comments", "HTTPS://WWW.EXAMPLE.COM/story/one/#x", "https://example.com:443/story/one",
+])
+def test_id_stable_across_link_spellings(variant):
+    assert ok(webUrl=f'"{variant}"').id == ok(webUrl='"https://example.com/story/one"').id
+
+
+@pytest.mark.parametrize("other", [
+    "https://example.com/story/two", "https://example.com/story/one/more", "https://example.com/Story/One",
+    "https://example.com/story/one?page=2", "https://other.com/story/one", "https://example.com:8443/story/one",
+])
+def test_id_differs_for_different_articles(other):
+    assert ok(webUrl=f'"{other}"').id != ok(webUrl='"https://example.com/story/one"').id
+
+
+def test_id_is_urn_uuid_and_ignores_file_and_title():
+    first = ok()
+    again = to_article("renamed.md", meta_of("title: Other\nwebUrl: https://example.com/a\n"
+                                             "publishedDateTime: 2022-01-01T00:00:00Z\n"), UTC)[0]
+    assert re.fullmatch(r"urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", first.id)
+    assert again.id == first.id == article_id("https://example.com/a", "x")
+    assert first.source == REL
+
+
+def test_body_passed_through():
+    article, _ = to_article(REL, meta_of("title: T\nwebUrl: https://e.com/x\npublishedDateTime: 2021-01-01\n"), UTC,
+                            "Body text")
+    assert article.body == "Body text"

@@ -1,0 +1,75 @@
+"""Text repair shared by every field: mojibake, XML-illegal characters, whitespace, paragraphs."""
+
+from __future__ import annotations
+
+import pytest
+
+from feedd.text import body_html, match_key, one_line, paragraphs, repair
+
+
+@pytest.mark.parametrize("broken, fixed", [
+    ("worldâ€™s", "world’s"),
+    ("â€œquotedâ€\x9d", "“quoted”"),
+    ("CafÃ©", "Café"),
+    ("naÃ¯ve â€” really", "naïve — really"),
+])
+def test_repair_fixes_mojibake_and_says_so(broken, fixed):
+    assert repair(broken) == (fixed, ["repaired mojibake"])
+
+
+@pytest.mark.parametrize("text", [
+    "plain ascii", "world’s “best”", "Café", "ﬁne ligature", "ＦＵＬＬ width", "&lt;b&gt; &amp;", "日本語", "",
+])
+def test_repair_leaves_good_text_alone(text):
+    assert repair(text) == (text, [])
+
+
+@pytest.mark.parametrize("text, cleaned, count", [
+    ("a\x00b", "ab", 1), ("a\x07\x08b", "ab", 2), ("a\ufffeb\uffff", "ab", 2), ("a\ud800b", "ab", 1),
+    ("a\x1bb", "ab", 1), ("tab\tnew\nline\rok", "tab\tnew\nline\rok", 0),
+])
+def test_repair_removes_characters_xml_forbids(text, cleaned, count):
+    result, notes = repair(text)
+    assert result == cleaned
+    assert notes == ([f"removed {count} character(s) that XML does not allow"] if count else [])
+
+
+def test_repair_reports_both_repairs():
+    assert repair("worldâ€™s\x00") == ("world’s", ["removed 1 character(s) that XML does not allow",
+                                                   "repaired mojibake"])
+
+
+def test_one_line():
+    assert one_line("  a\n\tb   c \r\n") == "a b c"
+
+
+@pytest.mark.parametrize("a, b", [
+    ("This Chinese Lab", "this   chinese\tLAB "),
+    ("The world’s lab", "The worldâ€™s lab"),
+    ("Straße", "STRASSE"),
+    ("Café", "CAFÉ\x00"),
+])
+def test_match_key_same(a, b):
+    assert match_key(a) == match_key(b)
+
+
+@pytest.mark.parametrize("a, b", [("Lab one", "Lab two"), ("Labone", "Lab one"), ("world’s", "world's")])
+def test_match_key_different(a, b):
+    assert match_key(a) != match_key(b)
+
+
+def test_paragraphs_split_on_blank_lines_and_join_lines():
+    body = "First line\nstill first.\n\n\n  \nSecond.\n \t\nThird\n"
+    assert paragraphs(body) == ["First line still first.", "Second.", "Third"]
+    assert paragraphs("   \n\n ") == []
+
+
+@pytest.mark.parametrize("text, html", [
+    ("<script>alert(1)</script>", "<p>&lt;script&gt;alert(1)&lt;/script&gt;</p>"),
+    ("a & b\n\n<b>c</b>", "<p>a &amp; b</p><p>&lt;b&gt;c&lt;/b&gt;</p>"),
+    ("&lt;already&gt;", "<p>&amp;lt;already&amp;gt;</p>"),
+    ('say "hi"', '<p>say "hi"</p>'),
+])
+def test_body_html_escapes_markup(text, html):
+    assert body_html(text) == html
+    assert "<script" not in body_html(text)
