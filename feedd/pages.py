@@ -13,6 +13,7 @@ from feedd.models import Article, Family, FeedSummary
 from feedd.render import SiteInfo, feed_url, page_url
 
 FORMAT_TYPES = {"rss": "application/rss+xml", "atom": "application/atom+xml", "json": "application/feed+json"}
+FORMAT_LABELS = {"rss": "RSS", "atom": "Atom", "json": "JSON Feed"}
 FAMILY_TITLES = {
     Family.ALL: "All articles",
     Family.CONFIGURED: "Selected feeds",
@@ -42,7 +43,9 @@ def _groups(feeds: Sequence[FeedSummary]) -> list[tuple[str, list[FeedSummary]]]
 
 
 def _links(site: SiteInfo, summary: FeedSummary) -> list[tuple[str, str, str]]:
-    return [(fmt, feed_url(site, summary.spec, fmt), FORMAT_TYPES[fmt]) for fmt in summary.spec.formats]
+    """(label, URL, media type) of each format of a feed."""
+    return [(FORMAT_LABELS[fmt], feed_url(site, summary.spec, fmt), FORMAT_TYPES[fmt])
+            for fmt in summary.spec.formats]
 
 
 def render_index(site: SiteInfo, feeds: Sequence[FeedSummary]) -> bytes:

@@ -37,12 +37,12 @@ def write_config(path: Path, articles: Path, port: int, title: str = "Daemon tes
 class Daemon:
     """`feedd run -c CONFIG --port PORT`, with its stderr collected for assertions."""
 
-    def __init__(self, config: Path, port: int, *args: str) -> None:
+    def __init__(self, config: Path, port: int, *args: str, command: str = "run") -> None:
         self.port = port
         self.base = f"http://127.0.0.1:{port}"
         self.log: list[str] = []
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "feedd", "run", "-c", str(config), "--port", str(port), *args],
+            [sys.executable, "-m", "feedd", command, "-c", str(config), "--port", str(port), *args],
             stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
         self._reader = threading.Thread(target=self._read, daemon=True)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import signal
+import subprocess
+import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -119,3 +122,29 @@ def test_config_file_edit_is_picked_up_by_the_watcher(site):
         assert wait_for(lambda: process.feed().feed.title == "Edited on disk", timeout=3), process.log
     finally:
         process.stop()
+
+
+def test_json_logs_are_one_object_per_line(site):
+    articles, config, port = site
+    process = Daemon(config, port, "--log-format", "json")
+    process.stop()
+    records = [json.loads(line) for line in process.log if line.strip()]
+    assert any(r["message"].startswith("build (start)") for r in records)
+    assert {"time", "level", "message"} <= set(records[0])
+
+
+def test_serve_only_serves_and_notices_new_files(site, tmp_path: Path):
+    articles, config, port = site
+    assert subprocess.run([sys.executable, "-m", "feedd", "build", "-c", str(config)],
+                          capture_output=True).returncode == 0
+    process = Daemon(config, port, command="serve")
+    try:
+        assert process.titles() == ["This Chinese Lab Is Aiming for Big AI Breakthroughs"]
+        (articles / "new.md").write_text(article(), encoding="utf-8")
+        time.sleep(1.0)
+        assert NEW not in process.titles()  # serve never builds...
+        assert subprocess.run([sys.executable, "-m", "feedd", "build", "-c", str(config)],
+                              capture_output=True).returncode == 0
+        assert NEW in process.titles()  # ...but serves what a builder publishes, without a restart
+    finally:
+        assert process.stop() == 0

@@ -101,7 +101,7 @@ def test_index_escapes_feed_titles():
     assert doc.xpath("//table//b") == []  # no <b> element came from a title
     assert "Top <b>stories</b>" in [a.text_content() for a in doc.xpath("//table//a")]
     titles = [link.get("title") for link in doc.xpath("//head/link[@rel='alternate']")]
-    assert "Top <b>stories</b> (ATOM)" in titles
+    assert "Top <b>stories</b> (Atom)" in titles
 
 
 def test_index_of_nothing_still_links_the_opml():
