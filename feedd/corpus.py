@@ -1,4 +1,8 @@
-"""LOAD, whole folder: list the article files safely, read each, attach full texts, resolve duplicate ids."""
+"""LOAD, per file: list the articles folder safely, and turn one file into a Parsed record.
+
+Parsing one file depends on nothing but that file (and two settings), so it can run in a worker process.
+What only the whole folder shows (duplicate ids, which full text belongs to which article) is the index's.
+"""
 
 from __future__ import annotations
 
@@ -7,34 +11,81 @@ import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from feedd.articles import FileContent, is_ignored, read_file
-from feedd.config import Config
 from feedd.fields import to_article
 from feedd.models import Article, Diagnostic
 from feedd.text import match_key, repair
 
+Signature = tuple[int, int, int]  # size, mtime_ns, inode: a changed file changes at least one
+
+
+class Entry(NamedTuple):
+    """A candidate file found in the articles folder."""
+
+    rel: str
+    path: Path | None  # None: refused before reading (see problem)
+    signature: Signature | None
+    problem: str | None = None
+    is_dir: bool = False
+
 
 @dataclass
-class Corpus:
-    """Every article that could be read (published or not) and what was said about the rest."""
+class Parsed:
+    """One file, read: an article (without its body), a full text, or nothing but diagnostics."""
 
-    articles: list[Article] = field(default_factory=list)
+    rel: str
+    signature: Signature | None
+    article: Article | None = None
+    has_body: bool = False
+    body: str | None = None  # in transit only: the index moves bodies to SQLite
+    title_key: str | None = None  # plain-text files: the key of their first line
+    first_line: str = ""
     diagnostics: list[Diagnostic] = field(default_factory=list)
-    rejected: int = 0
-    orphans: int = 0
+    rejected: bool = False
 
 
-def list_files(root: Path) -> Iterator[tuple[Path, str]]:
-    """Yield (path, relative name) of candidate files, sorted, never leaving root.
+def _signature(info: os.stat_result) -> Signature:
+    return (info.st_size, info.st_mtime_ns, info.st_ino)
+
+
+def stat_entry(root: Path, path: Path) -> Entry | None:
+    """The Entry for one path under root (a watcher event), or None when it is gone or not ours."""
+    root = root.resolve()
+    absolute = Path(os.path.abspath(path))
+    if not absolute.is_relative_to(root) or absolute == root:
+        return None
+    rel = absolute.relative_to(root).as_posix()
+    if any(is_ignored(part) for part in rel.split("/")):
+        return None
+    try:
+        info = absolute.lstat()
+    except OSError:
+        return None
+    if stat.S_ISLNK(info.st_mode):
+        try:
+            target = absolute.resolve(strict=True)
+        except (OSError, RuntimeError):
+            return Entry(rel, absolute, None)
+        if not target.is_relative_to(root):
+            return Entry(rel, None, None, "skipped: symlink leads outside the articles folder")
+        absolute, info = target, target.stat()
+    if stat.S_ISDIR(info.st_mode):
+        return Entry(rel, absolute, None, is_dir=True)
+    return Entry(rel, absolute, _signature(info))
+
+
+def list_files(root: Path, folder: Path | None = None, prefix: str = "") -> Iterator[Entry]:
+    """Every candidate file under root (or one of its folders), sorted, never leaving root.
 
     Symlinks are resolved and kept only when their target is inside root; directory loops are cut.
     """
     root = root.resolve()
     seen: set[tuple[int, int]] = set()
 
-    def walk(folder: Path, rel: str) -> Iterator[tuple[Path, str]]:
+    def walk(folder: Path, rel: str) -> Iterator[Entry]:
         try:
             info = folder.stat()
             entries = sorted(os.scandir(folder), key=lambda e: e.name)
@@ -48,76 +99,27 @@ def list_files(root: Path) -> Iterator[tuple[Path, str]]:
                 continue
             name = f"{rel}{entry.name}"
             path = Path(entry.path)
-            if entry.is_symlink():
-                try:
-                    target = path.resolve(strict=True)
-                except (OSError, RuntimeError):
-                    yield path, name  # dangling or looping: read_file reports it
-                    continue
-                if not target.is_relative_to(root):
-                    yield Path("/dev/null/outside"), name
-                    continue
-                path = target
             try:
-                mode = path.stat().st_mode
+                if entry.is_symlink():
+                    try:
+                        path = path.resolve(strict=True)
+                    except (OSError, RuntimeError):
+                        yield Entry(name, Path(entry.path), None)  # dangling or looping: reported when read
+                        continue
+                    if not path.is_relative_to(root):
+                        yield Entry(name, None, None, "skipped: symlink leads outside the articles folder")
+                        continue
+                    info = path.stat()
+                else:
+                    info = entry.stat()
             except OSError:
                 continue
-            if stat.S_ISDIR(mode):
+            if stat.S_ISDIR(info.st_mode):
                 yield from walk(path, name + "/")
             else:
-                yield path, name
+                yield Entry(name, path, _signature(info))
 
-    yield from walk(root, "")
-
-
-def _load_one(path: Path, rel: str, config: Config) -> FileContent | None:
-    if str(path) == "/dev/null/outside":
-        reason = "skipped: symlink leads outside the articles folder"
-        return FileContent(rel, diagnostics=[Diagnostic(rel, "error", reason)])
-    try:
-        mode = path.stat().st_mode
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        return FileContent(rel, diagnostics=[Diagnostic(rel, "error", f"skipped: {exc.strerror or exc}")])
-    if not stat.S_ISREG(mode):
-        return FileContent(rel, diagnostics=[Diagnostic(rel, "warning", "skipped: not a regular file")])
-    return read_file(path, rel, config.limits.max_file_bytes)
-
-
-def load_corpus(config: Config) -> Corpus:
-    """Read the whole articles folder. One bad file is reported and skipped, never fatal."""
-    corpus = Corpus()
-    root = config.paths.articles
-    if not root.is_dir():
-        corpus.diagnostics.append(Diagnostic(str(root), "error", "articles folder does not exist"))
-        return corpus
-    tz = ZoneInfo(config.site.timezone)
-    texts: list[FileContent] = []
-    for path, rel in list_files(root):
-        content = _load_one(path, rel, config)
-        if content is None:
-            continue
-        corpus.diagnostics.extend(content.diagnostics)
-        if content.meta is None:
-            failed = any(d.level == "error" for d in content.diagnostics)  # a decoding warning still reads it
-            if content.text.strip() and not failed:
-                texts.append(content)
-            elif not failed:
-                corpus.diagnostics.append(Diagnostic(rel, "warning", "skipped: empty file"))
-            else:
-                corpus.rejected += 1
-            continue
-        body = _clean_body(rel, content.text, corpus.diagnostics)
-        article, notes = to_article(rel, content.meta, tz, body)
-        corpus.diagnostics.extend(notes)
-        if article is None:
-            corpus.rejected += 1
-        else:
-            corpus.articles.append(article)
-    corpus.articles = _unique(corpus.articles, corpus.diagnostics)
-    corpus.articles = _attach_bodies(corpus.articles, texts, corpus)
-    return corpus
+    yield from walk(folder or root, prefix)
 
 
 def _clean_body(rel: str, text: str, diagnostics: list[Diagnostic]) -> str:
@@ -127,37 +129,45 @@ def _clean_body(rel: str, text: str, diagnostics: list[Diagnostic]) -> str:
     return cleaned.strip()
 
 
-def _unique(articles: list[Article], diagnostics: list[Diagnostic]) -> list[Article]:
-    """Two files, one id (the same link): the file whose path sorts first wins, the other is reported."""
-    kept: dict[str, Article] = {}
-    for article in sorted(articles, key=lambda a: a.source):
-        if (first := kept.get(article.id)) is not None:
-            diagnostics.append(Diagnostic(article.source, "warning",
-                                          f"ignored: same link as {first.source}, which is kept"))
+def _read(entry: Entry, max_bytes: int) -> FileContent | None:
+    rel = entry.rel
+    if entry.path is None:
+        return FileContent(rel, diagnostics=[Diagnostic(rel, "error", entry.problem or "skipped")])
+    try:
+        mode = entry.path.stat().st_mode
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        return FileContent(rel, diagnostics=[Diagnostic(rel, "error", f"skipped: {exc.strerror or exc}")])
+    if not stat.S_ISREG(mode):
+        return FileContent(rel, diagnostics=[Diagnostic(rel, "warning", "skipped: not a regular file")])
+    return read_file(entry.path, rel, max_bytes)
+
+
+def parse_entry(entry: Entry, max_bytes: int, timezone: str) -> Parsed:
+    """One file → Parsed. Never raises for anything a file can contain: one bad file is one diagnostic."""
+    parsed = Parsed(entry.rel, entry.signature)
+    content = _read(entry, max_bytes)
+    if content is None:  # vanished between listing and reading: not an error
+        return parsed
+    parsed.diagnostics.extend(content.diagnostics)
+    failed = any(d.level == "error" for d in content.diagnostics)  # a decoding warning still reads it
+    if content.meta is None:
+        if failed:
+            parsed.rejected = True
+        elif not content.text.strip():
+            parsed.diagnostics.append(Diagnostic(entry.rel, "warning", "skipped: empty file"))
         else:
-            kept[article.id] = article
-    return list(kept.values())
-
-
-def _attach_bodies(articles: list[Article], texts: list[FileContent], corpus: Corpus) -> list[Article]:
-    """A plain-text file whose first non-empty line is an article's title becomes its body."""
-    by_title: dict[str, list[int]] = {}
-    for i, article in enumerate(articles):
-        by_title.setdefault(match_key(article.title), []).append(i)
-    result = list(articles)
-    for content in texts:
-        first, _, rest = content.text.strip().partition("\n")
-        matches = by_title.get(match_key(first), [])
-        if not matches:
-            corpus.orphans += 1
-            reason = f"orphan text: first line {first.strip()[:60]!r} is no article's title"
-            corpus.diagnostics.append(Diagnostic(content.rel, "warning", reason))
-            continue
-        body = _clean_body(content.rel, rest, corpus.diagnostics)
-        for i in matches:
-            if result[i].body:
-                corpus.diagnostics.append(Diagnostic(content.rel, "warning",
-                                                     f"ignored: {result[i].source} already has a full text"))
-            else:
-                result[i] = replace(result[i], body=body)
-    return result
+            first, _, rest = content.text.strip().partition("\n")
+            parsed.first_line, parsed.title_key = first.strip(), match_key(first)
+            parsed.body = _clean_body(entry.rel, rest, parsed.diagnostics)
+        return parsed
+    body = _clean_body(entry.rel, content.text, parsed.diagnostics)
+    article, notes = to_article(entry.rel, content.meta, ZoneInfo(timezone), None)
+    parsed.diagnostics.extend(notes)
+    if article is None:
+        parsed.rejected = True
+    else:
+        parsed.article = replace(article, title_key=match_key(article.title))
+        parsed.body, parsed.has_body = body or None, bool(body)
+    return parsed

@@ -67,6 +67,7 @@ class Article:
     images: tuple[Image, ...] = ()
     related: tuple[Related, ...] = ()
     body: str | None = None
+    title_key: str = ""  # the title as full texts are matched to it: case, spacing and mojibake ignored
 
 
 class Family(StrEnum):

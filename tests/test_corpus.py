@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from conftest import make_config, write_article
 
-from feedd.corpus import load_corpus
+from feedd.index import load_corpus
 
 SEED_000 = "000_8e0c099ee215eaaa.txt"
 SEED_001 = "001_381cd51ca3d3cff3.txt"

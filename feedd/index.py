@@ -1,0 +1,296 @@
+"""The article index: every file's signature and parsed article, kept in SQLite across restarts.
+
+A refresh re-parses only files whose (size, mtime_ns, inode) changed, in worker processes when there are
+many. In memory it keeps what selection and rendering need (articles without their bodies); bodies stay in
+SQLite and are read when a full-text feed is rendered.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import multiprocessing
+import os
+import pickle
+import sqlite3
+from collections import defaultdict
+from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from feedd.config import Config
+from feedd.corpus import Entry, Parsed, list_files, parse_entry, stat_entry
+from feedd.models import Article, Diagnostic
+
+log = logging.getLogger("feedd")
+SCHEMA = 1
+PARALLEL_THRESHOLD = 400  # below this, worker start-up costs more than it saves
+CHUNK = 256
+
+
+@dataclass
+class Changes:
+    """What one refresh found: relative paths, and the article ids whose winning version may differ."""
+
+    changed: set[str] = field(default_factory=set)
+    removed: set[str] = field(default_factory=set)
+    ids: set[str] = field(default_factory=set)
+    full: bool = False
+
+    def __bool__(self) -> bool:
+        return bool(self.changed or self.removed)
+
+
+def _parse_chunk(job: tuple[list[Entry], int, str]) -> list[Parsed]:
+    entries, max_bytes, timezone = job
+    return [parse_entry(entry, max_bytes, timezone) for entry in entries]
+
+
+class ArticleIndex:
+    """Files → articles, persisted; resolves duplicate ids and finds each article's full text."""
+
+    def __init__(self, config: Config, persist: bool = True, workers: int | None = None) -> None:
+        self.config = config
+        self.workers = workers if workers is not None else min(os.cpu_count() or 1, 4)
+        self.files: dict[str, Parsed] = {}
+        self.by_id: dict[str, set[str]] = defaultdict(set)  # article id → rels that claim it
+        self.texts_by_key: dict[str, set[str]] = defaultdict(set)  # title key → plain-text rels
+        self.winners: dict[str, Article] = {}  # article id → the article every feed sees
+        self.ids_by_key: dict[str, set[str]] = defaultdict(set)  # title key → winning article ids
+        self.db = self._open(persist)
+        self._load()
+
+    # -- persistence ---------------------------------------------------------------------------------
+    def _fingerprint(self) -> str:
+        """Parsing depends on these settings: when they change, every file is parsed again."""
+        c = self.config
+        key = f"{SCHEMA}|{c.paths.articles}|{c.site.timezone}|{c.limits.max_file_bytes}"
+        return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+    def _open(self, persist: bool) -> sqlite3.Connection:
+        path = ":memory:"
+        if persist:
+            self.config.paths.state.mkdir(parents=True, exist_ok=True)
+            path = str(self.config.paths.state / "index.sqlite")
+        db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
+        db.execute("CREATE TABLE IF NOT EXISTS files (rel TEXT PRIMARY KEY, parsed BLOB, body TEXT)")
+        db.execute("CREATE TABLE IF NOT EXISTS feeds (path TEXT PRIMARY KEY, fingerprint TEXT)")
+        row = db.execute("SELECT value FROM meta WHERE key = 'fingerprint'").fetchone()
+        if not row or row[0] != self._fingerprint():
+            db.execute("DELETE FROM files")
+            db.execute("DELETE FROM feeds")
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('fingerprint', ?)", (self._fingerprint(),))
+        return db
+
+    def _load(self) -> None:
+        try:
+            rows = self.db.execute("SELECT parsed FROM files").fetchall()
+            for (blob,) in rows:
+                self._remember(pickle.loads(blob))
+        except (pickle.UnpicklingError, AttributeError, TypeError, ValueError, EOFError):
+            log.warning("article index in %s is unreadable; rebuilding it", self.config.paths.state)
+            self.db.execute("DELETE FROM files")
+            for table in (self.files, self.by_id, self.texts_by_key, self.winners, self.ids_by_key):
+                table.clear()
+        self._resolve(list(self.by_id))
+
+    def feed_fingerprints(self) -> dict[str, str]:
+        return dict(self.db.execute("SELECT path, fingerprint FROM feeds").fetchall())
+
+    def save_feed_fingerprints(self, fingerprints: dict[str, str | None]) -> None:
+        with self.db:
+            self.db.execute("BEGIN")
+            for path, fingerprint in fingerprints.items():
+                if fingerprint is None:
+                    self.db.execute("DELETE FROM feeds WHERE path = ?", (path,))
+                else:
+                    self.db.execute("INSERT OR REPLACE INTO feeds VALUES (?, ?)", (path, fingerprint))
+
+    # -- refresh -------------------------------------------------------------------------------------
+    def refresh(self, paths: Iterable[str] | None = None) -> Changes:
+        """Bring the index up to date: the whole folder (paths=None) or just the given absolute paths."""
+        root = self.config.paths.articles
+        changes = Changes(full=paths is None)
+        if paths is None:
+            listing = {entry.rel: entry for entry in list_files(root)} if root.is_dir() else {}
+            changes.removed = set(self.files) - set(listing)
+        else:
+            listing = {}
+            for path in paths:
+                entry = stat_entry(root, Path(path))
+                if entry is None:  # gone, or a folder: forget everything at or under it
+                    rel = Path(path).resolve().relative_to(root.resolve()).as_posix() \
+                        if Path(path).resolve().is_relative_to(root.resolve()) else None
+                    if rel is not None:
+                        changes.removed |= {r for r in self.files if r == rel or r.startswith(rel + "/")}
+                    continue
+                if entry.is_dir:
+                    sub = {e.rel: e for e in list_files(root, entry.path, entry.rel + "/")}
+                    changes.removed |= {r for r in self.files if r.startswith(entry.rel + "/")} - set(sub)
+                    listing.update(sub)
+                else:
+                    listing[entry.rel] = entry
+        stale = [e for rel, e in listing.items()
+                 if (old := self.files.get(rel)) is None or old.signature != e.signature or e.signature is None]
+        for parsed in self._parse(stale):
+            changes.changed.add(parsed.rel)
+            self._store(parsed, changes)
+        for rel in changes.removed:
+            self._forget(rel, changes)
+        if changes.removed:
+            with self.db:
+                self.db.execute("BEGIN")
+                self.db.executemany("DELETE FROM files WHERE rel = ?", [(r,) for r in changes.removed])
+        self._resolve(changes.ids)
+        return changes
+
+    def _parse(self, entries: list[Entry]) -> Iterable[Parsed]:
+        max_bytes, tz = self.config.limits.max_file_bytes, self.config.site.timezone
+        if len(entries) < PARALLEL_THRESHOLD or self.workers < 2:
+            batch = [parse_entry(e, max_bytes, tz) for e in entries]
+            self._write(batch)
+            yield from batch
+            return
+        jobs = [(entries[i:i + CHUNK], max_bytes, tz) for i in range(0, len(entries), CHUNK)]
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["feedd.corpus"])
+        with ProcessPoolExecutor(self.workers, mp_context=context) as pool:
+            for batch in pool.map(_parse_chunk, jobs):
+                self._write(batch)
+                yield from batch
+
+    def _write(self, batch: list[Parsed]) -> None:
+        rows = []
+        for parsed in batch:
+            body, parsed.body = parsed.body, None  # bodies live in SQLite only
+            rows.append((parsed.rel, pickle.dumps(parsed, protocol=pickle.HIGHEST_PROTOCOL), body))
+        with self.db:
+            self.db.execute("BEGIN")
+            self.db.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?)", rows)
+
+    def _store(self, parsed: Parsed, changes: Changes) -> None:
+        self._forget(parsed.rel, changes)
+        self._remember(parsed)
+        if parsed.article is not None:
+            changes.ids.add(parsed.article.id)
+        if parsed.title_key is not None:  # a new full text may change which article has a body
+            changes.ids |= self.ids_by_key.get(parsed.title_key, set())
+
+    def _remember(self, parsed: Parsed) -> None:
+        self.files[parsed.rel] = parsed
+        if parsed.article is not None:
+            self.by_id[parsed.article.id].add(parsed.rel)
+        if parsed.title_key is not None:
+            self.texts_by_key[parsed.title_key].add(parsed.rel)
+
+    def _forget(self, rel: str, changes: Changes) -> None:
+        old = self.files.pop(rel, None)
+        if old is None:
+            return
+        if old.article is not None:
+            self.by_id[old.article.id].discard(rel)
+            changes.ids.add(old.article.id)
+        if old.title_key is not None:
+            self.texts_by_key[old.title_key].discard(rel)
+            changes.ids |= self.ids_by_key.get(old.title_key, set())
+
+    def _resolve(self, ids: Iterable[str]) -> None:
+        """Two files, one id: the file whose path sorts first wins."""
+        for article_id in ids:
+            if (old := self.winners.pop(article_id, None)) is not None:
+                self.ids_by_key[old.title_key].discard(article_id)
+            rels = self.by_id.get(article_id)
+            if rels:
+                new = self.files[min(rels)].article
+                assert new is not None
+                self.winners[article_id] = new
+                self.ids_by_key[new.title_key].add(article_id)
+            else:
+                self.by_id.pop(article_id, None)
+
+    def _has_article(self, key: str) -> bool:
+        return bool(self.ids_by_key.get(key))
+
+    # -- reading -------------------------------------------------------------------------------------
+    def articles(self) -> list[Article]:
+        return list(self.winners.values())
+
+    def body(self, article: Article) -> str | None:
+        """The article's own body, else the first plain-text file whose first line is its title."""
+        rel = self._body_source(article)
+        if rel is None:
+            return None
+        row = self.db.execute("SELECT body FROM files WHERE rel = ?", (rel,)).fetchone()
+        return row[0] if row and row[0] else None
+
+    def _body_source(self, article: Article) -> str | None:
+        if self.files[article.source].has_body:
+            return article.source
+        texts = self.texts_by_key.get(article.title_key)
+        return min(texts) if texts else None
+
+    def digest(self, article: Article) -> str:
+        """Changes whenever anything a feed shows of the article changes, its full text included."""
+        parts = [self.files[article.source].signature]
+        parts += [self.files[r].signature for r in sorted(self.texts_by_key.get(article.title_key, ()))]
+        return hashlib.sha1(repr((article, parts)).encode()).hexdigest()[:16]
+
+    def diagnostics(self) -> list[Diagnostic]:
+        """Every file's own diagnostics, then what only the whole folder shows."""
+        found = [d for rel in sorted(self.files) for d in self.files[rel].diagnostics]
+        for rels in (self.by_id[i] for i in sorted(self.by_id)):
+            if len(rels) > 1:
+                first = min(rels)
+                found += [Diagnostic(rel, "warning", f"ignored: same link as {first}, which is kept")
+                          for rel in sorted(rels - {first})]
+        for key, rels in sorted(self.texts_by_key.items()):
+            if not rels:
+                continue
+            if not self._has_article(key):
+                found += [Diagnostic(rel, "warning", "orphan text: first line "
+                                     f"{self.files[rel].first_line[:60]!r} is no article's title")
+                          for rel in sorted(rels)]
+                continue
+            for article_id in sorted(self.ids_by_key[key]):
+                article = self.winners[article_id]
+                used = self._body_source(article)
+                found += [Diagnostic(rel, "warning", f"ignored: {article.source} already has a full text")
+                          for rel in sorted(rels) if rel != used]
+        return found
+
+    def counts(self) -> tuple[int, int]:
+        """(rejected files, orphan texts)."""
+        rejected = sum(p.rejected for p in self.files.values())
+        orphans = sum(len(rels) for key, rels in self.texts_by_key.items() if not self._has_article(key))
+        return rejected, orphans
+
+    def close(self) -> None:
+        self.db.close()
+
+
+@dataclass
+class Corpus:
+    """Every article that could be read (with its full text) and what was said about the rest."""
+
+    articles: list[Article] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    rejected: int = 0
+    orphans: int = 0
+
+
+def load_corpus(config: Config) -> Corpus:
+    """Read the whole articles folder once, without persisting anything (`feedd check`, tests)."""
+    if not config.paths.articles.is_dir():
+        return Corpus(diagnostics=[Diagnostic(str(config.paths.articles), "error", "articles folder does not exist")])
+    index = ArticleIndex(config, persist=False, workers=1)
+    try:
+        index.refresh()
+        rejected, orphans = index.counts()
+        articles = [replace(a, body=index.body(a)) for a in sorted(index.articles(), key=lambda a: a.source)]
+        return Corpus(articles, index.diagnostics(), rejected, orphans)
+    finally:
+        index.close()
