@@ -1,99 +1,275 @@
-"""PIPELINE: load → select/rank → render → publish. The only module that knows the whole pipeline."""
+"""PIPELINE: load → select/rank → render → publish. The only module that knows the whole pipeline.
+
+A Builder keeps the article index, feed membership and a fingerprint of every published feed between
+builds, so a build re-renders only the feeds whose items changed, and writes only bytes that changed.
+`build()` is the one-shot form (`feedd build`, `feedd check`).
+"""
 
 from __future__ import annotations
 
+import hashlib
+import heapq
 import logging
+import multiprocessing
 import time
+from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from feedd.config import Config
-from feedd.corpus import load_corpus
 from feedd.errors import PublishError
-from feedd.models import BuildReport, Diagnostic, Family, FeedSummary
+from feedd.index import ArticleIndex
+from feedd.membership import Feeds
+from feedd.models import Article, BuildReport, Diagnostic, Family, FeedPlan, FeedSpec, FeedSummary
 from feedd.pages import render_index, render_opml, render_preview
 from feedd.publish import clean_temp_files, managed_files, remove, write_if_changed
 from feedd.render import SiteInfo, render_feed, updated
-from feedd.selection import is_visible, next_embargo, plan_feeds
+from feedd.selection import GroupKey, is_visible, matches
 
 log = logging.getLogger("feedd")
+PARALLEL_RENDER = 64  # feeds to render before worker processes pay for themselves
 
 
-def _count_articles(corpus, now: datetime) -> dict[str, int]:
-    counts = {"published": 0, "withheld": 0, "embargoed": 0}
-    for article in corpus.articles:
-        if not article.published:
-            counts["withheld"] += 1
-        elif is_visible(article, now):
-            counts["published"] += 1
+def render_job(site: SiteInfo, spec: FeedSpec, items: tuple[Article, ...]) -> tuple[dict[str, bytes], int]:
+    """Every file of one feed: its formats (within the byte budget) and its HTML preview."""
+    outputs, shown = {}, len(items)
+    for fmt in spec.formats:
+        data, count = render_feed(site, spec, items, fmt)
+        outputs[f"{spec.path}.{fmt}"] = data
+        shown = min(shown, count)
+    summary = FeedSummary(spec, shown, updated(items[:shown]) if shown else None)
+    outputs[f"{spec.path}.html"] = render_preview(site, summary, items[:shown])
+    return outputs, shown
+
+
+def _render_star(job: tuple[SiteInfo, FeedSpec, tuple[Article, ...]]) -> tuple[dict[str, bytes], int] | str:
+    try:
+        return render_job(*job)
+    except Exception as exc:  # reported by the parent, which keeps the feed's previous files
+        return f"{type(exc).__name__}: {exc}"
+
+
+class Builder:
+    def __init__(self, config: Config, persist: bool = True, workers: int | None = None) -> None:
+        self.config = config
+        self.index = ArticleIndex(config, persist=persist, workers=workers)
+        self.workers = self.index.workers
+        self.feeds: Feeds | None = None
+        self.published = self.index.feed_fingerprints()  # feed path → fingerprint of its published files
+        self.summaries: dict[str, FeedSummary] = {}
+        self.listed: list[tuple] | None = None  # what index.html and feeds.opml show, to skip re-rendering
+        self.embargoes: list[tuple[datetime, str]] = []
+
+    def close(self) -> None:
+        self.index.close()
+
+    # -- one build -----------------------------------------------------------------------------------
+    def build(self, now: datetime | None = None, paths: Iterable[str] | None = None,
+              write: bool = True) -> BuildReport:
+        """A full rescan (paths=None) or the given changed paths; renders only feeds whose items changed."""
+        started = time.perf_counter()
+        now = now or datetime.now(UTC)
+        report = BuildReport(started=now)
+        root = self.config.paths.articles
+        if not root.is_dir():
+            report.diagnostics.append(Diagnostic(str(root), "error", "articles folder does not exist"))
+        changes = self.index.refresh(paths)
+        touched = self._update_membership(changes.ids, now, rescan=paths is None)
+        feeds = self.feeds
+        assert feeds is not None
+        keys = feeds.keys()
+        site = self._site(keys)
+
+        jobs, plans = [], {}
+        for key in keys:
+            plan = feeds.plan(key) if key in touched or plan_missing(self, key) else None
+            if plan is None:
+                continue
+            plans[key] = plan
+            fingerprint = self._fingerprint(site, plan)
+            if write and self.published.get(plan.spec.path) == fingerprint and self._files_exist(plan.spec):
+                self.summaries.setdefault(plan.spec.path, self._summary(plan))
+                continue
+            jobs.append((key, plan, fingerprint))
+        outputs, fingerprints = self._render(site, jobs, report)
+        current = {_path(k) for k in keys}
+        gone = (set(self.summaries) | (set(self.published) if paths is None else set())) - current
+        for path in gone:
+            self.summaries.pop(path, None)
+            fingerprints[path] = None
+        listed = [(s.spec, s.count, s.updated) for s in (self.summaries[p] for p in self._ordered(keys, plans))]
+        if listed != self.listed or not write:
+            summaries = [self.summaries[p] for p in self._ordered(keys, plans)]
+            outputs["index.html"] = render_index(site, summaries)
+            outputs["feeds.opml"] = render_opml(site, summaries)
+        report.feeds = [self.summaries[p] for p in self._ordered(keys, plans)]
+        if write:
+            self._publish(outputs, fingerprints, current, full=paths is None, report=report)
+            if not report.failed:
+                self.listed = listed
+        self._finish(report, changes.changed if paths is not None else None, now)
+        report.duration = time.perf_counter() - started
+        return report
+
+    def _ordered(self, keys: list[GroupKey], plans: dict[GroupKey, FeedPlan]) -> list[str]:
+        return [p for p in map(_path, keys) if p in self.summaries]
+
+    # -- membership ----------------------------------------------------------------------------------
+    def _update_membership(self, ids: set[str], now: datetime, rescan: bool) -> set[GroupKey]:
+        """Move changed (and newly due) articles between feeds; returns the feeds to re-rank."""
+        winners = self.index.winners
+        if self.feeds is None:
+            self.feeds = Feeds(self.config, now)
+            for article in winners.values():
+                self.feeds.add(article)
+            self.embargoes = sorted((a.published_at, a.id) for a in winners.values()
+                                    if a.published and a.published_at > now)
+            return set(self.feeds.members) | set(self.feeds.keys())
+        feeds, touched = self.feeds, set()
+        feeds.now = now
+        while self.embargoes and self.embargoes[0][0] <= now:  # embargoes that are due now
+            ids = ids | {heapq.heappop(self.embargoes)[1]}
+        for article_id in ids:
+            article = winners.get(article_id)
+            touched |= feeds.add(article) if article is not None else feeds.remove(article_id)
+            if article is not None and article.published and article.published_at > now:
+                heapq.heappush(self.embargoes, (article.published_at, article_id))
+        if rescan:  # what time alone changes: trending order, and max_age windows
+            for feed in self.config.feeds:
+                key = (Family.CONFIGURED, feed.name)
+                if feed.filter.max_age is not None:
+                    for article in [a for a in feeds.members[key].values() if not matches(a, feed.filter, now)]:
+                        touched |= feeds.add(article)
+                if (feed.sort or self.config.defaults.sort) == "trending":
+                    touched.add(key)
+            if self.config.defaults.sort == "trending":
+                touched |= set(feeds.keys())
+        return touched
+
+    def next_embargo(self) -> datetime | None:
+        """When the next embargoed article becomes due (ignoring ones that changed since)."""
+        while self.embargoes:
+            due, article_id = self.embargoes[0]
+            article = self.index.winners.get(article_id)
+            if article is not None and article.published and article.published_at == due:
+                return due
+            heapq.heappop(self.embargoes)
+        return None
+
+    # -- rendering -----------------------------------------------------------------------------------
+    def _site(self, keys: list[GroupKey]) -> SiteInfo:
+        s = self.config.site
+        site = SiteInfo(title=s.title, base_url=s.base_url, description=s.description, language=s.language,
+                        author=s.author or s.title)
+        site.provider_feeds.update({slug: site.url(f"feeds/providers/{slug}.rss") for family, slug in keys
+                                    if family is Family.PROVIDERS and "rss" in self.config.defaults.formats})
+        return site
+
+    def _fingerprint(self, site: SiteInfo, plan: FeedPlan) -> str:
+        """Changes whenever any byte of the feed's files would."""
+        items = [(self.index.digest(a), site.source_of(a)) for a in plan.items]
+        text = repr((plan.spec, site.title, site.base_url, site.description, site.language, site.author, items))
+        return hashlib.sha1(text.encode()).hexdigest()
+
+    def _files_exist(self, spec: FeedSpec) -> bool:
+        out = self.config.paths.output
+        return all((out / f"{spec.path}.{ext}").is_file() for ext in (*spec.formats, "html"))
+
+    @staticmethod
+    def _summary(plan: FeedPlan) -> FeedSummary:
+        return FeedSummary(plan.spec, len(plan.items), updated(plan.items) if plan.items else None)
+
+    def _with_bodies(self, plan: FeedPlan) -> tuple[Article, ...]:
+        if plan.spec.content != "full":
+            return plan.items
+        return tuple(replace(a, body=self.index.body(a)) for a in plan.items)
+
+    def _render(self, site: SiteInfo, jobs: list[tuple[GroupKey, FeedPlan, str]], report: BuildReport
+                ) -> tuple[dict[str, bytes], dict[str, str | None]]:
+        work = [(site, plan.spec, self._with_bodies(plan)) for _, plan, _ in jobs]
+        if len(work) >= PARALLEL_RENDER and self.workers > 1:
+            context = multiprocessing.get_context("forkserver")
+            with ProcessPoolExecutor(self.workers, mp_context=context) as pool:
+                results = list(pool.map(_render_star, work, chunksize=16))
         else:
-            counts["embargoed"] += 1
-    counts["rejected"] = corpus.rejected
-    counts["orphan_texts"] = corpus.orphans
-    return counts
+            results = [_render_star(job) for job in work]
+        outputs: dict[str, bytes] = {}
+        fingerprints: dict[str, str | None] = {}
+        for (_, plan, fingerprint), result in zip(jobs, results, strict=True):
+            spec = plan.spec
+            if isinstance(result, str):  # one feed's failure never stops the others
+                report.failed.append(spec.path)
+                reason = f"render failed, previous files kept: {result}"
+                report.diagnostics.append(Diagnostic(spec.path, "error", reason))
+                self.summaries[spec.path] = self._summary(plan)  # still listed: its old files are served
+                continue
+            files, shown = result
+            outputs.update(files)
+            self.summaries[spec.path] = FeedSummary(spec, shown, updated(plan.items[:shown]) if shown else None)
+            fingerprints[spec.path] = fingerprint
+        return outputs, fingerprints
+
+    # -- publishing ----------------------------------------------------------------------------------
+    def _publish(self, outputs: dict[str, bytes], fingerprints: dict[str, str | None], current: set[str],
+                 full: bool, report: BuildReport) -> None:
+        root = self.config.paths.output
+        root.mkdir(parents=True, exist_ok=True)
+        if full:
+            clean_temp_files(root)
+        for rel, data in sorted(outputs.items()):
+            try:
+                changed = write_if_changed(root, rel, data)
+            except PublishError as exc:
+                report.failed.append(rel)
+                report.diagnostics.append(Diagnostic(rel, "error", f"{exc.reason}; previous file kept"))
+                fingerprints[rel.rsplit(".", 1)[0]] = None  # retry next build
+                continue
+            (report.written if changed else report.unchanged).append(rel)
+        gone = {f"{path}.{ext}" for path, fp in fingerprints.items() if fp is None and path not in current
+                for ext in ("rss", "atom", "json", "html")}
+        if full:  # also anything a previous config or version left behind
+            produced = {f"{p}.{ext}" for p in current for ext in ("rss", "atom", "json", "html")}
+            gone |= managed_files(root) - produced - {"index.html", "feeds.opml"}
+        for rel in sorted(gone):
+            if (root / rel).exists():
+                try:
+                    remove(root, rel)
+                    report.removed.append(rel)
+                except OSError as exc:
+                    report.diagnostics.append(Diagnostic(rel, "warning", f"cannot remove stale file: {exc}"))
+        self.published.update({p: fp for p, fp in fingerprints.items() if fp is not None})
+        for path in [p for p, fp in fingerprints.items() if fp is None]:
+            self.published.pop(path, None)
+        self.index.save_feed_fingerprints(fingerprints)
+
+    def _finish(self, report: BuildReport, changed: set[str] | None, now: datetime) -> None:
+        counts = {"published": 0, "withheld": 0, "embargoed": 0}
+        for article in self.index.winners.values():
+            state = "withheld" if not article.published else "published" if is_visible(article, now) else "embargoed"
+            counts[state] += 1
+        counts["rejected"], counts["orphan_texts"] = self.index.counts()
+        report.articles = counts
+        everything = self.index.diagnostics() if changed is None else \
+            [d for rel in sorted(changed) for d in self.index.files[rel].diagnostics if rel in self.index.files]
+        report.diagnostics = everything + report.diagnostics
+        report.next_embargo = self.next_embargo()
+
+
+def _path(key: GroupKey) -> str:
+    family, slug = key
+    return f"feeds/{slug}" if family in (Family.ALL, Family.CONFIGURED) else f"feeds/{family.value}/{slug}"
+
+
+def plan_missing(builder: Builder, key: GroupKey) -> bool:
+    """A feed not rendered in this process yet (first build, or new) must be planned."""
+    return _path(key) not in builder.summaries
 
 
 def build(config: Config, now: datetime | None = None, write: bool = True) -> BuildReport:
     """One full build. With write=False nothing touches the disk (`feedd check`)."""
-    started = time.perf_counter()
-    now = now or datetime.now(UTC)
-    report = BuildReport(started=now)
-    corpus = load_corpus(config)
-    report.diagnostics = corpus.diagnostics
-    report.articles = _count_articles(corpus, now)
-    report.next_embargo = next_embargo(corpus.articles, now)
-    plans = plan_feeds(config, corpus.articles, now)
-
-    site = SiteInfo(title=config.site.title, base_url=config.site.base_url, description=config.site.description,
-                    language=config.site.language, author=config.site.author or config.site.title)
-    site.provider_feeds.update({
-        plan.items[0].provider.key: site.url(f"{plan.spec.path}.rss")
-        for plan in plans if plan.spec.family is Family.PROVIDERS and "rss" in plan.spec.formats and plan.items})
-
-    outputs: dict[str, bytes] = {}
-    kept: set[str] = set()  # files of feeds that failed to render: their previous version stays online
-    for plan in plans:
-        spec, shown = plan.spec, len(plan.items)
-        try:
-            rendered = {fmt: render_feed(site, spec, plan.items, fmt) for fmt in spec.formats}
-        except Exception as exc:  # one feed's failure never stops the others
-            report.failed.append(spec.path)
-            report.diagnostics.append(Diagnostic(spec.path, "error", f"render failed, previous files kept: {exc}"))
-            kept.update(f"{spec.path}.{fmt}" for fmt in spec.formats)
-            kept.add(f"{spec.path}.html")
-            # still listed on the index and in the OPML: its previous files are still served
-            report.feeds.append(FeedSummary(spec, len(plan.items), updated(plan.items) if plan.items else None))
-            continue
-        for fmt, (data, count) in rendered.items():
-            outputs[f"{spec.path}.{fmt}"] = data
-            shown = min(shown, count)
-        items = plan.items[:shown]
-        summary = FeedSummary(spec, len(items), updated(items) if items else None)
-        report.feeds.append(summary)
-        outputs[f"{spec.path}.html"] = render_preview(site, summary, items)
-    outputs["index.html"] = render_index(site, report.feeds)
-    outputs["feeds.opml"] = render_opml(site, report.feeds)
-
-    if write:
-        _publish(config, outputs, kept, report)
-    report.duration = time.perf_counter() - started
-    return report
-
-
-def _publish(config: Config, outputs: dict[str, bytes], kept: set[str], report: BuildReport) -> None:
-    root = config.paths.output
-    root.mkdir(parents=True, exist_ok=True)
-    clean_temp_files(root)
-    for rel, data in sorted(outputs.items()):
-        try:
-            changed = write_if_changed(root, rel, data)
-        except PublishError as exc:
-            report.failed.append(rel)
-            report.diagnostics.append(Diagnostic(rel, "error", f"{exc.reason}; previous file kept"))
-            continue
-        (report.written if changed else report.unchanged).append(rel)
-    for rel in sorted(managed_files(root) - outputs.keys() - kept):
-        try:
-            remove(root, rel)
-            report.removed.append(rel)
-        except OSError as exc:
-            report.diagnostics.append(Diagnostic(rel, "warning", f"cannot remove stale file: {exc}"))
+    builder = Builder(config, persist=write)
+    try:
+        return builder.build(now, write=write)
+    finally:
+        builder.close()

@@ -45,6 +45,7 @@ class Parsed:
     first_line: str = ""
     diagnostics: list[Diagnostic] = field(default_factory=list)
     rejected: bool = False
+    digest: str = ""  # of the stored record and body: set by the index
 
 
 def _signature(info: os.stat_result) -> Signature:

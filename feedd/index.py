@@ -90,7 +90,9 @@ class ArticleIndex:
         try:
             rows = self.db.execute("SELECT parsed FROM files").fetchall()
             for (blob,) in rows:
-                self._remember(pickle.loads(blob))
+                parsed = pickle.loads(blob)
+                parsed.digest = hashlib.sha1(blob).hexdigest()[:16]
+                self._remember(parsed)
         except (pickle.UnpicklingError, AttributeError, TypeError, ValueError, EOFError):
             log.warning("article index in %s is unreadable; rebuilding it", self.config.paths.state)
             self.db.execute("DELETE FROM files")
@@ -167,7 +169,9 @@ class ArticleIndex:
         rows = []
         for parsed in batch:
             body, parsed.body = parsed.body, None  # bodies live in SQLite only
-            rows.append((parsed.rel, pickle.dumps(parsed, protocol=pickle.HIGHEST_PROTOCOL), body))
+            blob = pickle.dumps(parsed, protocol=pickle.HIGHEST_PROTOCOL)
+            parsed.digest = hashlib.sha1(blob + (body or "").encode()).hexdigest()[:16]
+            rows.append((parsed.rel, blob, body))
         with self.db:
             self.db.execute("BEGIN")
             self.db.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?)", rows)
@@ -235,9 +239,9 @@ class ArticleIndex:
 
     def digest(self, article: Article) -> str:
         """Changes whenever anything a feed shows of the article changes, its full text included."""
-        parts = [self.files[article.source].signature]
-        parts += [self.files[r].signature for r in sorted(self.texts_by_key.get(article.title_key, ()))]
-        return hashlib.sha1(repr((article, parts)).encode()).hexdigest()[:16]
+        source = self._body_source(article)
+        own = self.files[article.source].digest
+        return own if source in (None, article.source) else own + self.files[source].digest
 
     def diagnostics(self) -> list[Diagnostic]:
         """Every file's own diagnostics, then what only the whole folder shows."""

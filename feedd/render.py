@@ -18,6 +18,7 @@ from feedgen.feed import FeedGenerator
 from feedgen.util import xml_elem
 
 from feedd.models import Article, FeedSpec
+from feedd.selection import slug
 from feedd.text import body_html
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -34,10 +35,15 @@ class SiteInfo:
     description: str
     language: str
     author: str
-    provider_feeds: dict[str, str] = field(default_factory=dict)  # provider key → its RSS URL
+    provider_feeds: dict[str, str] = field(default_factory=dict)  # provider slug → its RSS URL
 
     def url(self, path: str) -> str:
         return urljoin(self.base_url, path)
+
+    def source_of(self, article: Article) -> str | None:
+        """The RSS URL of the article's provider feed, when there is one (for RSS <source>)."""
+        p = article.provider
+        return self.provider_feeds.get(slug(p.domain or p.name)) if p else None
 
 
 def feed_url(site: SiteInfo, spec: FeedSpec, fmt: str) -> str:
@@ -131,7 +137,7 @@ def _entry(fg: FeedGenerator, site: SiteInfo, spec: FeedSpec, a: Article) -> Non
             author["uri"] = f"https://{a.provider.domain}/"
         fe.author(author)
         fe.dc.dc_creator(a.provider.name)
-        if source := site.provider_feeds.get(a.provider.key):
+        if source := site.source_of(a):
             fe.links.source = (source, a.provider.name)
     if a.topics:
         fe.category([{"term": t} for t in a.topics])  # one call: feedgen re-maps all categories per call

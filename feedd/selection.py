@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
+from collections import Counter
+from collections.abc import Iterable
 from datetime import datetime
 from functools import lru_cache
 
 from slugify import slugify
 
 from feedd.config import Config, FeedConfig, Filter
-from feedd.models import Article, Family, FeedPlan, FeedSpec
-from feedd.ranking import rank
+from feedd.models import Article, Family, FeedSpec
 
 _REPLACEMENTS = [["+", " plus "], ["&", " and "], ["#", " sharp "]]
 
@@ -71,53 +70,44 @@ def _spec(config: Config, family: Family, slug_: str, title: str, description: s
                     content=pick("content"), max_bytes=pick("max_bytes"), logo=logo)
 
 
-def _groups(articles: list[Article], keys: Callable[[Article], Iterable[str]]) -> dict[str, list[Article]]:
-    """Group by slug; one article counts once per group however its names are spelled."""
-    groups: dict[str, dict[str, Article]] = defaultdict(dict)
-    for article in articles:
-        for name in keys(article):
-            if s := slug(name):
-                groups[s][article.id] = article
-    return {s: list(members.values()) for s, members in groups.items()}
+GroupKey = tuple[Family, str]  # (family, slug): one feed
+_DESCRIPTIONS = {Family.CATEGORIES: "{name} articles", Family.TOPICS: "Articles about {name}",
+                 Family.PROVIDERS: "Articles from {name}"}
 
 
-def _display_name(names: Iterable[str]) -> str:
+def memberships(article: Article, config: Config, now: datetime) -> list[tuple[GroupKey, str | None]]:
+    """Every feed an article belongs to now, with the spelling it gives the feed's name (None: no name)."""
+    d = config.defaults
+    if not (is_visible(article, now) and _meets(article, d.min_quality, d.min_heat)):
+        return []
+    places: list[tuple[GroupKey, str | None]] = [((Family.ALL, "all"), None)]
+    places += [((Family.CONFIGURED, feed.name), None) for feed in config.feeds if matches(article, feed.filter, now)]
+    families = config.families
+    if families.categories.enabled and article.category and (s := slug(article.category)):
+        places.append(((Family.CATEGORIES, s), article.category))
+    if families.topics.enabled:
+        places += [((Family.TOPICS, s), topic) for topic in article.topics if (s := slug(topic))]
+    p = article.provider
+    if families.providers.enabled and p and (s := slug(p.domain or p.name)):
+        places.append(((Family.PROVIDERS, s), p.name))
+    return places
+
+
+def _display_name(names: Counter[str], fallback: str) -> str:
     """The most common spelling of a group's name; ties go to the first in sort order."""
-    counts = Counter(names)
-    return min(counts, key=lambda n: (-counts[n], n))
+    return min(names, key=lambda n: (-names[n], n)) if names else fallback
 
 
-def plan_feeds(config: Config, articles: Iterable[Article], now: datetime) -> list[FeedPlan]:
-    """Every feed that exists now, with its ranked and limited items, in a stable order."""
-    site, d = config.site, config.defaults
-    visible = [a for a in articles if is_visible(a, now) and _meets(a, d.min_quality, d.min_heat)]
-    candidates: list[tuple[FeedSpec, list[Article]]] = [
-        (_spec(config, Family.ALL, "all", site.title, site.description), visible)]
-    for feed in config.feeds:
-        members = [a for a in visible if matches(a, feed.filter, now)]  # defaults' thresholds apply too
+def spec_for(config: Config, key: GroupKey, names: Counter[str], logo: str | None = None) -> FeedSpec:
+    """The spec of one feed: its title, description and rendering settings."""
+    family, slug_ = key
+    site = config.site
+    if family is Family.ALL:
+        return _spec(config, family, slug_, site.title, site.description)
+    if family is Family.CONFIGURED:
+        feed = next(f for f in config.feeds if f.name == slug_)
         title = feed.title or f"{site.title}: {feed.name}"
-        candidates.append((_spec(config, Family.CONFIGURED, feed.name, title,
-                                 feed.description or title, feed), members))
-    families = (
-        (Family.CATEGORIES, config.families.categories, lambda a: [a.category] if a.category else [],
-         "{name} articles"),
-        (Family.TOPICS, config.families.topics, lambda a: a.topics, "Articles about {name}"),
-        (Family.PROVIDERS, config.families.providers,
-         lambda a: [a.provider.domain or a.provider.name] if a.provider else [], "Articles from {name}"),
-    )
-    for family, settings, keys, describe in families:
-        if not settings.enabled:
-            continue
-        for key, members in sorted(_groups(visible, keys).items()):
-            if len(members) < settings.min_items:
-                continue
-            if family is Family.PROVIDERS:
-                name = _display_name(a.provider.name for a in members if a.provider)
-                logo = next((a.provider.logo for a in rank(members, "date", now) if a.provider.logo), None)
-            else:
-                slugs = [n for a in members for n in keys(a) if slug(n) == key]
-                name, logo = _display_name(slugs), None
-            title = settings.title.format(site=site.title, name=name)
-            candidates.append((_spec(config, family, key, title, describe.format(name=name), logo=logo), members))
-    return [FeedPlan(spec, tuple(rank(members, spec.sort, now, spec.limit, spec.half_life)), len(members))
-            for spec, members in candidates]
+        return _spec(config, family, slug_, title, feed.description or title, feed)
+    name = _display_name(names, slug_)
+    title = getattr(config.families, family.value).title.format(site=site.title, name=name)
+    return _spec(config, family, slug_, title, _DESCRIPTIONS[family].format(name=name), logo=logo)

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from feedd.build import build
+from feedd.build import Builder
 from feedd.config import Config
 from feedd.errors import FeeddError
 from feedd.metrics import Metrics
@@ -32,17 +32,21 @@ class Service:
         self.last_error: str | None = None
         self.last_success: datetime | None = None
         self._reasons: set[str] = set()
+        self._paths: set[str] | None = set()  # changed paths to look at; None: rescan the whole folder
+        self.builder: Builder | None = None
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="feedd-builder", daemon=True)
         self.scheduler = Scheduler(self.request_build, config.service.rescan_interval)
         self.watcher: Watcher | None = None
+        self._replace_builder = False
 
     # -- lifecycle -------------------------------------------------------------------------------------
     def start(self) -> None:
         """Build once (so the server starts with current feeds), then keep them current."""
-        self._build({"start"})
+        self.builder = Builder(self.config)
+        self._build({"start"}, None)
         self._thread.start()
         self.scheduler.start()
         self._schedule_embargo()
@@ -55,6 +59,8 @@ class Service:
             self.watcher.stop()
         self.scheduler.shutdown()
         self._thread.join(timeout=4)
+        if self.builder is not None and not self._thread.is_alive():
+            self.builder.close()
 
     def _start_watcher(self) -> None:
         if not self.watch:
@@ -70,16 +76,20 @@ class Service:
         self.watcher = watcher
 
     # -- requests ----------------------------------------------------------------------------------------
-    def request_build(self, reason: str) -> None:
+    def request_build(self, reason: str, paths: set[str] | None = None) -> None:
+        """Ask for a build of the given changed paths (None: compare the whole folder with the index)."""
         with self._lock:
             self._reasons.add(reason)
+            if reason == "embargo" and paths is None:
+                paths = set()  # nothing changed on disk: only time moved on
+            self._paths = None if paths is None or self._paths is None else self._paths | paths
         self._wake.set()
 
-    def _on_files_changed(self, kinds: set[str]) -> None:
+    def _on_files_changed(self, kinds: set[str], paths: set[str] | None) -> None:
         if "config" in kinds:
             self.reload("config file changed")
-        else:
-            self.request_build("files changed")
+        if "articles" in kinds:
+            self.request_build("files changed" if paths is not None else "events lost: rescan", paths)
 
     def reload(self, why: str = "SIGHUP") -> bool:
         """Load the config again; an invalid one is logged and the current one stays in force."""
@@ -91,6 +101,7 @@ class Service:
             return False
         old, self.config = self.config, new
         log.info("config reloaded (%s)", why)
+        self._replace_builder = True
         if new.service.rescan_interval != old.service.rescan_interval:
             self.scheduler.set_rescan_interval(new.service.rescan_interval)
         if new.paths.articles != old.paths.articles and self.watcher:
@@ -109,12 +120,19 @@ class Service:
             self._wake.clear()
             with self._lock:
                 reasons, self._reasons = self._reasons, set()
-            self._build(reasons)
+                paths, self._paths = self._paths, set()
+            if self._replace_builder or self.builder is None:  # a new config: start from the index on disk
+                self._replace_builder = False
+                if self.builder is not None:
+                    self.builder.close()
+                self.builder, paths = Builder(self.config), None
+            self._build(reasons, paths)
             self._schedule_embargo()
 
-    def _build(self, reasons: set[str]) -> None:
+    def _build(self, reasons: set[str], paths: set[str] | None) -> None:
+        assert self.builder is not None
         try:
-            report = build(self.config)
+            report = self.builder.build(paths=paths)
         except Exception as exc:  # the published files are untouched: the last good feeds stay online
             log.exception("build failed (%s); previous feeds stay online", ", ".join(sorted(reasons)))
             self.last_error = f"build failed: {exc}"

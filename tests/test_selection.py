@@ -8,8 +8,9 @@ from datetime import timedelta
 import pytest
 
 from feedd.config import validate_config
+from feedd.membership import plan_feeds
 from feedd.models import Article, Provider
-from feedd.selection import is_visible, next_embargo, plan_feeds, slug
+from feedd.selection import is_visible, next_embargo, slug
 from tests.conftest import NOW
 
 WIRED = Provider("Wired", "wired.com", "https://wired.example/logo.png")

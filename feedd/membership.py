@@ -1,0 +1,90 @@
+"""SELECT, kept current: which feeds exist and which articles each holds, updated one article at a time.
+
+A full build adds every article; an edit removes the old version and adds the new one, and only the
+feeds those two touch need ranking and rendering again.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from datetime import datetime
+
+from feedd.config import Config
+from feedd.models import Article, Family, FeedPlan, FeedSpec
+from feedd.ranking import rank
+from feedd.selection import GroupKey, memberships, spec_for
+
+_ORDER = {Family.ALL: 0, Family.CONFIGURED: 1, Family.CATEGORIES: 2, Family.TOPICS: 3, Family.PROVIDERS: 4}
+
+
+class Feeds:
+    """Feed membership for one config; `now` moves forward with each build."""
+
+    def __init__(self, config: Config, now: datetime) -> None:
+        self.config, self.now = config, now
+        self.members: dict[GroupKey, dict[str, Article]] = defaultdict(dict)
+        self.names: dict[GroupKey, Counter[str]] = defaultdict(Counter)
+        self.placed: dict[str, list[tuple[GroupKey, str | None]]] = {}  # article id → where it went
+        self._configured = {feed.name: i for i, feed in enumerate(config.feeds)}
+
+    def add(self, article: Article) -> set[GroupKey]:
+        """Place an article (replacing any earlier version); returns the groups it touched."""
+        touched = self.remove(article.id)
+        places = memberships(article, self.config, self.now)
+        for key, name in places:
+            self.members[key][article.id] = article
+            if name is not None:
+                self.names[key][name] += 1
+            touched.add(key)
+        if places:
+            self.placed[article.id] = places
+        return touched
+
+    def remove(self, article_id: str) -> set[GroupKey]:
+        touched: set[GroupKey] = set()
+        for key, name in self.placed.pop(article_id, ()):
+            self.members[key].pop(article_id, None)
+            if name is not None:
+                self.names[key][name] -= 1
+                if self.names[key][name] <= 0:
+                    del self.names[key][name]
+            touched.add(key)
+        return touched
+
+    def exists(self, key: GroupKey) -> bool:
+        """`all` and configured feeds always exist; a family's group once it reaches min_items."""
+        family, _ = key
+        if family in (Family.ALL, Family.CONFIGURED):
+            return True
+        settings = getattr(self.config.families, family.value)
+        return settings.enabled and len(self.members.get(key, ())) >= settings.min_items
+
+    def keys(self) -> list[GroupKey]:
+        """Every existing feed, in index order: all, configured (as declared), then each family by slug."""
+        keys = {(Family.ALL, "all")} | {(Family.CONFIGURED, name) for name in self._configured}
+        keys |= {key for key, members in self.members.items() if members and self.exists(key)}
+        return sorted(keys, key=lambda k: (_ORDER[k[0]], self._configured.get(k[1], 0)
+                                           if k[0] is Family.CONFIGURED else 0, k[1]))
+
+    def spec(self, key: GroupKey) -> FeedSpec:
+        members = self.members.get(key, {})
+        logo = None
+        if key[0] is Family.PROVIDERS:
+            logo = next((a.provider.logo for a in rank(members.values(), "date", self.now)
+                         if a.provider and a.provider.logo), None)
+        return spec_for(self.config, key, self.names.get(key, Counter()), logo)
+
+    def plan(self, key: GroupKey) -> FeedPlan:
+        spec = self.spec(key)
+        members = self.members.get(key, {})
+        items = rank(members.values(), spec.sort, self.now, spec.limit, spec.half_life)
+        return FeedPlan(spec, tuple(items), len(members))
+
+
+def plan_feeds(config: Config, articles: Iterable[Article], now: datetime) -> list[FeedPlan]:
+    """Every feed that exists now, with its ranked and limited items, in a stable order."""
+    feeds = Feeds(config, now)
+    for article in articles:
+        feeds.add(article)
+    return [feeds.plan(key) for key in feeds.keys()]

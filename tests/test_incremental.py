@@ -1,0 +1,165 @@
+"""Incremental builds give exactly what a full build gives, and touch nothing else."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from feedd import corpus
+from feedd.build import Builder, build
+from feedd.watcher import OVERFLOW_LOGGER, Watcher
+from tests.conftest import NOW, make_config, write_article
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def full_build_of(articles: Path, tmp_path: Path, now) -> dict[str, bytes]:
+    out = tmp_path / "reference"
+    shutil.rmtree(out, ignore_errors=True)
+    shutil.rmtree(tmp_path / "reference-state", ignore_errors=True)
+    config = make_config(articles, out, defaults={"content": "full"},
+                         feeds=[{"name": "hot", "filter": {"min_heat": 100}, "sort": "heat"}])
+    paths = config.paths.model_copy(update={"state": tmp_path / "reference-state"})
+    config = config.model_copy(update={"paths": paths})
+    build(config, now=now)
+    return snapshot(out)
+
+
+@pytest.fixture
+def setup(seeds_dir: Path, tmp_path: Path):
+    config = make_config(seeds_dir, tmp_path / "public", defaults={"content": "full"},
+                         feeds=[{"name": "hot", "filter": {"min_heat": 100}, "sort": "heat"}])
+    builder = Builder(config, workers=1)
+    builder.build(NOW)
+    yield seeds_dir, tmp_path, builder
+    builder.close()
+
+
+def step(builder: Builder, articles: Path, tmp_path: Path, changed: list[Path], now=NOW):
+    report = builder.build(now, paths={str(p) for p in changed})
+    assert snapshot(tmp_path / "public") == full_build_of(articles, tmp_path, now)
+    return report
+
+
+def test_each_kind_of_change_matches_a_full_build(setup):
+    articles, tmp_path, builder = setup
+    new = write_article(articles, "new.md", title='"Robots arrive"', topics="[Robots, AI]", heat="150",
+                        provider="{name: Example, domain: example.com}")
+    report = step(builder, articles, tmp_path, [new])
+    assert "feeds/topics/robots.rss" in report.written
+    assert "feeds/topics/ai-ethics.rss" not in report.written  # a feed the article is not in is left alone
+
+    write_article(articles, "new.md", title='"Robots, revised"', topics="[Robots]", heat="20",
+                  provider="{name: Example, domain: example.com}")
+    report = step(builder, articles, tmp_path, [new])
+    assert "feeds/hot.rss" in report.written  # it left the hot feed...
+    assert "feeds/topics/ai.rss" in report.written  # ...and the AI topic
+
+    body = articles / "robots.txt"
+    body.write_text("Robots, revised\n\nThe full story.\n", encoding="utf-8")
+    step(builder, articles, tmp_path, [body])
+
+    moved = articles / "sub" / "renamed.md"
+    moved.parent.mkdir()
+    new.rename(moved)
+    step(builder, articles, tmp_path, [new, moved])
+
+    write_article(articles, "sub/renamed.md", title='"Robots, revised"', published="false")
+    report = step(builder, articles, tmp_path, [moved])
+    assert "feeds/topics/robots.rss" in report.removed
+
+    shutil.rmtree(articles / "sub")
+    step(builder, articles, tmp_path, [articles / "sub"])
+
+
+def test_an_embargo_is_released_by_time_alone(setup):
+    articles, tmp_path, builder = setup
+    due = NOW + timedelta(minutes=5)
+    new = write_article(articles, "later.md", title='"Later"', publishedDateTime=due.isoformat())
+    report = step(builder, articles, tmp_path, [new])
+    assert report.next_embargo == due
+    report = step(builder, articles, tmp_path, [], now=due)
+    assert "feeds/all.rss" in report.written
+    assert report.next_embargo is None
+
+
+def test_nothing_changed_writes_nothing_and_a_warm_restart_parses_nothing(setup, monkeypatch):
+    articles, tmp_path, builder = setup
+    assert builder.build(NOW).written == []
+    builder.close()
+    calls = []
+    real = corpus.parse_entry
+    monkeypatch.setattr("feedd.index.parse_entry", lambda *a: calls.append(a) or real(*a))
+    restarted = Builder(builder.config, workers=1)
+    try:
+        report = restarted.build(NOW)
+        assert report.written == [] and report.removed == []
+        assert calls == []  # every file's signature matched the index on disk
+        (articles / "000_8e0c099ee215eaaa.txt").touch()
+        restarted.build(NOW)
+        assert [c[0].rel for c in calls] == ["000_8e0c099ee215eaaa.txt"]
+    finally:
+        restarted.close()
+
+
+def test_a_full_rescan_finds_what_no_event_reported(setup):
+    articles, tmp_path, builder = setup
+    for n in range(30):
+        write_article(articles, f"bulk{n}.md", title=f'"Bulk {n}"', topics="[Bulk]")
+    (articles / "001_381cd51ca3d3cff3.txt").unlink()
+    report = builder.build(NOW)  # paths=None: compare the folder with the index
+    assert "feeds/topics/bulk.rss" in report.written
+    assert snapshot(tmp_path / "public") == full_build_of(articles, tmp_path, NOW)
+
+
+def test_a_changed_timezone_reparses_everything(setup, monkeypatch):
+    articles, tmp_path, builder = setup
+    builder.close()
+    calls = []
+    real = corpus.parse_entry
+    monkeypatch.setattr("feedd.index.parse_entry", lambda *a: calls.append(a) or real(*a))
+    site = builder.config.site.model_copy(update={"timezone": "Asia/Tokyo"})
+    config = builder.config.model_copy(update={"site": site})
+    again = Builder(config, workers=1)
+    try:
+        again.build(NOW)
+        assert len(calls) == 5
+    finally:
+        again.close()
+
+
+def test_parallel_parsing_gives_the_same_feeds(seeds_dir: Path, tmp_path: Path, monkeypatch):
+    for n in range(40):
+        write_article(seeds_dir, f"gen{n:02}.md", title=f'"Generated {n}"', topics=f"[T{n % 7}]", heat=str(n))
+    monkeypatch.setattr("feedd.index.PARALLEL_THRESHOLD", 10)
+    monkeypatch.setattr("feedd.index.CHUNK", 8)
+    parallel = Builder(make_config(seeds_dir, tmp_path / "parallel"), workers=2)
+    try:
+        parallel.build(NOW)
+    finally:
+        parallel.close()
+    serial = make_config(seeds_dir, tmp_path / "serial")
+    serial = serial.model_copy(update={"paths": serial.paths.model_copy(update={"state": tmp_path / "s2"})})
+    build(serial, now=NOW)
+    assert snapshot(tmp_path / "parallel") == snapshot(tmp_path / "serial")
+
+
+def test_watcher_turns_a_queue_overflow_into_a_full_rescan(tmp_path: Path):
+    seen = []
+    watcher = Watcher(tmp_path, None, lambda kinds, paths: seen.append((kinds, paths)), debounce=0.05)
+    watcher.start()
+    try:
+        logging.getLogger(OVERFLOW_LOGGER).warning("Inotify queue overflowed; filesystem events were lost")
+        deadline = time.monotonic() + 3
+        while not seen and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        watcher.stop()
+    assert seen == [({"articles"}, None)]
