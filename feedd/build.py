@@ -10,20 +10,17 @@ from __future__ import annotations
 import hashlib
 import heapq
 import logging
-import multiprocessing
 import time
 from collections.abc import Iterable
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import replace
 from datetime import UTC, datetime
 
 from feedd.config import Config
-from feedd.errors import PublishError
 from feedd.index import ArticleIndex
 from feedd.membership import Feeds
 from feedd.models import Article, BuildReport, Diagnostic, Family, FeedPlan, FeedSpec, FeedSummary
 from feedd.pages import render_index, render_opml, render_preview
-from feedd.publish import clean_temp_files, managed_files, remove, write_if_changed
+from feedd.pool import process_pool
+from feedd.publish import clean_temp_files, managed_files, publish_many, remove
 from feedd.render import SiteInfo, render_feed, updated
 from feedd.selection import GroupKey, is_visible, matches
 
@@ -90,6 +87,7 @@ class Builder:
             fingerprint = self._fingerprint(site, plan)
             if write and self.published.get(plan.spec.path) == fingerprint and self._files_exist(plan.spec):
                 self.summaries.setdefault(plan.spec.path, self._summary(plan))
+                report.unchanged += [f"{plan.spec.path}.{ext}" for ext in (*plan.spec.formats, "html")]
                 continue
             jobs.append((key, plan, fingerprint))
         outputs, fingerprints = self._render(site, jobs, report)
@@ -180,17 +178,15 @@ class Builder:
     def _summary(plan: FeedPlan) -> FeedSummary:
         return FeedSummary(plan.spec, len(plan.items), updated(plan.items) if plan.items else None)
 
-    def _with_bodies(self, plan: FeedPlan) -> tuple[Article, ...]:
-        if plan.spec.content != "full":
-            return plan.items
-        return tuple(replace(a, body=self.index.body(a)) for a in plan.items)
+    def _hydrate(self, plan: FeedPlan) -> tuple[Article, ...]:
+        """The items as rendered: whole articles from the index, with full texts for full-content feeds."""
+        return tuple(self.index.full(a, with_body=plan.spec.content == "full") for a in plan.items)
 
     def _render(self, site: SiteInfo, jobs: list[tuple[GroupKey, FeedPlan, str]], report: BuildReport
                 ) -> tuple[dict[str, bytes], dict[str, str | None]]:
-        work = [(site, plan.spec, self._with_bodies(plan)) for _, plan, _ in jobs]
+        work = [(site, plan.spec, self._hydrate(plan)) for _, plan, _ in jobs]
         if len(work) >= PARALLEL_RENDER and self.workers > 1:
-            context = multiprocessing.get_context("forkserver")
-            with ProcessPoolExecutor(self.workers, mp_context=context) as pool:
+            with process_pool(self.workers) as pool:
                 results = list(pool.map(_render_star, work, chunksize=16))
         else:
             results = [_render_star(job) for job in work]
@@ -217,15 +213,13 @@ class Builder:
         root.mkdir(parents=True, exist_ok=True)
         if full:
             clean_temp_files(root)
-        for rel, data in sorted(outputs.items()):
-            try:
-                changed = write_if_changed(root, rel, data)
-            except PublishError as exc:
-                report.failed.append(rel)
-                report.diagnostics.append(Diagnostic(rel, "error", f"{exc.reason}; previous file kept"))
-                fingerprints[rel.rsplit(".", 1)[0]] = None  # retry next build
-                continue
-            (report.written if changed else report.unchanged).append(rel)
+        written, unchanged, failed = publish_many(root, outputs)
+        report.written += written
+        report.unchanged += unchanged
+        for rel, reason in failed.items():
+            report.failed.append(rel)
+            report.diagnostics.append(Diagnostic(rel, "error", f"{reason}; previous file kept"))
+            fingerprints.pop(rel.rsplit(".", 1)[0], None)  # not recorded as published: retried next build
         gone = {f"{path}.{ext}" for path, fp in fingerprints.items() if fp is None and path not in current
                 for ext in ("rss", "atom", "json", "html")}
         if full:  # also anything a previous config or version left behind

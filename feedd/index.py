@@ -9,22 +9,22 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import multiprocessing
 import os
 import pickle
 import sqlite3
 from collections import defaultdict
 from collections.abc import Iterable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from feedd.config import Config
 from feedd.corpus import Entry, Parsed, list_files, parse_entry, stat_entry
 from feedd.models import Article, Diagnostic
+from feedd.pool import process_pool
+from feedd.records import from_record, full_article, slim, to_record
 
 log = logging.getLogger("feedd")
-SCHEMA = 1
+SCHEMA = 2
 PARALLEL_THRESHOLD = 400  # below this, worker start-up costs more than it saves
 CHUNK = 256
 
@@ -77,7 +77,8 @@ class ArticleIndex:
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
         db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
-        db.execute("CREATE TABLE IF NOT EXISTS files (rel TEXT PRIMARY KEY, parsed BLOB, body TEXT)")
+        db.execute("CREATE TABLE IF NOT EXISTS files (rel TEXT PRIMARY KEY, record BLOB, digest TEXT, full BLOB, "
+                   "body TEXT)")
         db.execute("CREATE TABLE IF NOT EXISTS feeds (path TEXT PRIMARY KEY, fingerprint TEXT)")
         row = db.execute("SELECT value FROM meta WHERE key = 'fingerprint'").fetchone()
         if not row or row[0] != self._fingerprint():
@@ -88,11 +89,8 @@ class ArticleIndex:
 
     def _load(self) -> None:
         try:
-            rows = self.db.execute("SELECT parsed FROM files").fetchall()
-            for (blob,) in rows:
-                parsed = pickle.loads(blob)
-                parsed.digest = hashlib.sha1(blob).hexdigest()[:16]
-                self._remember(parsed)
+            for rel, blob, digest in self.db.execute("SELECT rel, record, digest FROM files"):
+                self._remember(from_record(rel, blob, digest))
         except (pickle.UnpicklingError, AttributeError, TypeError, ValueError, EOFError):
             log.warning("article index in %s is unreadable; rebuilding it", self.config.paths.state)
             self.db.execute("DELETE FROM files")
@@ -131,7 +129,7 @@ class ArticleIndex:
                         changes.removed |= {r for r in self.files if r == rel or r.startswith(rel + "/")}
                     continue
                 if entry.is_dir:
-                    sub = {e.rel: e for e in list_files(root, entry.path, entry.rel + "/")}
+                    sub = {e.rel: e for e in list_files(root, Path(entry.path), entry.rel + "/")}
                     changes.removed |= {r for r in self.files if r.startswith(entry.rel + "/")} - set(sub)
                     listing.update(sub)
                 else:
@@ -158,23 +156,24 @@ class ArticleIndex:
             yield from batch
             return
         jobs = [(entries[i:i + CHUNK], max_bytes, tz) for i in range(0, len(entries), CHUNK)]
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["feedd.corpus"])
-        with ProcessPoolExecutor(self.workers, mp_context=context) as pool:
+        with process_pool(self.workers) as pool:
             for batch in pool.map(_parse_chunk, jobs):
                 self._write(batch)
                 yield from batch
 
     def _write(self, batch: list[Parsed]) -> None:
+        """Store full records and bodies in SQLite; keep the slim form in memory."""
         rows = []
         for parsed in batch:
-            body, parsed.body = parsed.body, None  # bodies live in SQLite only
-            blob = pickle.dumps(parsed, protocol=pickle.HIGHEST_PROTOCOL)
-            parsed.digest = hashlib.sha1(blob + (body or "").encode()).hexdigest()[:16]
-            rows.append((parsed.rel, blob, body))
+            body, parsed.body = parsed.body, None
+            full = pickle.dumps(parsed, protocol=pickle.HIGHEST_PROTOCOL)
+            parsed.digest = hashlib.sha1(full).hexdigest()[:16]  # the signature in it covers the body
+            if parsed.article is not None:
+                parsed.article = slim(parsed.article)
+            rows.append((parsed.rel, to_record(parsed), parsed.digest, full, body))
         with self.db:
             self.db.execute("BEGIN")
-            self.db.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?)", rows)
+            self.db.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?)", rows)
 
     def _store(self, parsed: Parsed, changes: Changes) -> None:
         self._forget(parsed.rel, changes)
@@ -230,6 +229,12 @@ class ArticleIndex:
             return None
         row = self.db.execute("SELECT body FROM files WHERE rel = ?", (rel,)).fetchone()
         return row[0] if row and row[0] else None
+
+    def full(self, article: Article, with_body: bool = False) -> Article:
+        """The whole article (excerpt, images, related; and its full text if asked) for rendering."""
+        row = self.db.execute("SELECT full FROM files WHERE rel = ?", (article.source,)).fetchone()
+        whole = (full_article(row[0]) if row else None) or article
+        return replace(whole, title_key=article.title_key, body=self.body(article) if with_body else None)
 
     def _body_source(self, article: Article) -> str | None:
         if self.files[article.source].has_body:
@@ -294,7 +299,7 @@ def load_corpus(config: Config) -> Corpus:
     try:
         index.refresh()
         rejected, orphans = index.counts()
-        articles = [replace(a, body=index.body(a)) for a in sorted(index.articles(), key=lambda a: a.source)]
+        articles = [index.full(a, with_body=True) for a in sorted(index.articles(), key=lambda a: a.source)]
         return Corpus(articles, index.diagnostics(), rejected, orphans)
     finally:
         index.close()

@@ -31,15 +31,27 @@ def confined(root: Path, rel: str) -> Path:
     return path
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
+def _stage(path: Path, data: bytes, sync: bool) -> str:
+    """Write data to a temp file beside path (fsynced if asked); returns the temp file's name."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TEMP_SUFFIX)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
+            if sync:
+                handle.flush()
+                os.fsync(handle.fileno())
         os.chmod(temp, 0o644)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
+    return temp
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    temp = _stage(path, data, sync=True)
+    try:
         os.replace(temp, path)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -67,6 +79,55 @@ def write_if_changed(root: Path, rel: str, data: bytes) -> bool:
     except OSError as exc:
         raise PublishError(rel, f"cannot write: {exc.strerror or exc}") from None
     return changed
+
+
+BATCH_SYNC = 8  # from this many files on, one sync() for the batch beats one fsync() per file
+
+
+def publish_many(root: Path, outputs: dict[str, bytes]) -> tuple[list[str], list[str], dict[str, str]]:
+    """Publish many files at once: (written, unchanged, failed with reasons).
+
+    Every changed file (and .gz sibling) is staged in a temp file first, the batch is made durable with a
+    single sync, and only then renamed into place: a crash leaves the old files, never a torn one.
+    """
+    written: list[str] = []
+    unchanged: list[str] = []
+    failed: dict[str, str] = {}
+    staged: list[tuple[str, list[tuple[str, Path]]]] = []
+    sync_each = len(outputs) < BATCH_SYNC
+    for rel, data in sorted(outputs.items()):
+        moves: list[tuple[str, Path]] = []
+        try:
+            path = confined(root, rel)
+            gz = path.with_name(path.name + ".gz")
+            changed = _current(path) != data
+            if path.suffix in COMPRESSIBLE and (changed or not gz.exists()):
+                moves.append((_stage(gz, gzip.compress(data, compresslevel=9, mtime=0), sync_each), gz))
+            if changed:
+                moves.append((_stage(path, data, sync_each), path))
+        except (OSError, PublishError) as exc:
+            for temp, _ in moves:
+                with contextlib.suppress(OSError):
+                    os.unlink(temp)
+            failed[rel] = exc.reason if isinstance(exc, PublishError) else f"cannot write: {exc.strerror or exc}"
+            continue
+        if moves:
+            staged.append((rel, moves))
+        else:
+            unchanged.append(rel)
+    if staged and not sync_each:
+        os.sync()
+    for rel, moves in staged:
+        try:
+            for temp, final in moves:  # the .gz first: a reader never gets a stale sibling of a new file
+                os.replace(temp, final)
+            written.append(rel)
+        except OSError as exc:
+            for temp, _ in moves:
+                with contextlib.suppress(OSError):
+                    os.unlink(temp)
+            failed[rel] = f"cannot write: {exc.strerror or exc}"
+    return written, unchanged, failed
 
 
 def managed_files(root: Path) -> set[str]:

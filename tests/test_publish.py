@@ -196,3 +196,19 @@ def test_remove_refuses_paths_outside_the_root(tmp_path):
     with pytest.raises(PublishError):
         remove(root, "../keep.rss")
     assert victim.read_bytes() == FEED
+
+
+def test_publish_many_writes_the_batch_and_reports_the_file_that_failed(tmp_path):
+    from feedd.publish import publish_many
+
+    (tmp_path / "feeds" / "blocked.rss").mkdir(parents=True)  # a folder where a file should go
+    (tmp_path / "feeds" / "same.rss").write_bytes(b"<rss/>")
+    (tmp_path / "feeds" / "same.rss.gz").write_bytes(gzip.compress(b"<rss/>", mtime=0))
+    outputs = {f"feeds/f{n}.rss": f"<rss>{n}</rss>".encode() for n in range(20)}
+    outputs |= {"feeds/blocked.rss": b"<rss/>", "feeds/same.rss": b"<rss/>"}
+    written, unchanged, failed = publish_many(tmp_path, outputs)
+    assert sorted(written) == sorted(f"feeds/f{n}.rss" for n in range(20))
+    assert unchanged == ["feeds/same.rss"]
+    assert list(failed) == ["feeds/blocked.rss"] and "cannot write" in failed["feeds/blocked.rss"]
+    assert gzip.decompress((tmp_path / "feeds" / "f7.rss.gz").read_bytes()) == b"<rss>7</rss>"
+    assert not list(tmp_path.rglob("*.feedd-tmp"))

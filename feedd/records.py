@@ -1,0 +1,64 @@
+"""The index's compact form of a parsed file: what selection needs, stored as plain tuples.
+
+At 100k articles the full records (excerpts, images, related items) would not fit the memory budget, and
+unpickling nested objects would dominate a warm restart. The full record stays in SQLite and is read back
+for the few articles a feed renders.
+"""
+
+from __future__ import annotations
+
+import pickle
+import sys
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+from feedd.corpus import Parsed
+from feedd.models import Article, Diagnostic, Provider
+
+_providers: dict[tuple, Provider] = {}
+
+
+def _provider(fields: tuple | None) -> Provider | None:
+    """Many articles share a provider: keep one object per provider."""
+    if fields is None:
+        return None
+    if (provider := _providers.get(fields)) is None:
+        provider = _providers[fields] = Provider(*fields)
+    return provider
+
+
+def slim(article: Article) -> Article:
+    """The article as selection and ranking see it: the rest is read back when it is rendered."""
+    return replace(article, excerpt=None, images=(), related=(), body=None)
+
+
+def to_record(parsed: Parsed) -> bytes:
+    a = parsed.article
+    article = None if a is None else (
+        a.id, a.source, a.title, a.link, a.published_at.timestamp(), a.published, a.heat, a.quality, a.category,
+        a.type, None if a.provider is None else (a.provider.name, a.provider.domain, a.provider.logo),
+        a.topics, a.title_key)
+    diagnostics = tuple((d.level, d.reason) for d in parsed.diagnostics)
+    return pickle.dumps((parsed.signature, article, parsed.has_body, parsed.title_key, parsed.first_line,
+                         diagnostics, parsed.rejected), protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def from_record(rel: str, blob: bytes, digest: str) -> Parsed:
+    signature, a, has_body, title_key, first_line, diagnostics, rejected = pickle.loads(blob)
+    article = None
+    if a is not None:
+        (id_, source, title, link, timestamp, published, heat, quality, category, type_, provider, topics,
+         key) = a
+        article = Article(id=id_, source=source, title=title, link=link,
+                          published_at=datetime.fromtimestamp(timestamp, UTC), published=published, heat=heat,
+                          quality=quality, category=category, type=type_, provider=_provider(provider),
+                          topics=tuple(sys.intern(t) for t in topics), title_key=key)
+    return Parsed(rel, signature, article, has_body, None, title_key, first_line,
+                  [Diagnostic(rel, level, reason) for level, reason in diagnostics], rejected, digest)
+
+
+def full_article(blob: bytes) -> Article | None:
+    """The whole article from its full record (excerpt, images, related)."""
+    parsed: Any = pickle.loads(blob)
+    return parsed.article
