@@ -26,7 +26,7 @@ class Entry(NamedTuple):
     """A candidate file found in the articles folder."""
 
     rel: str
-    path: Path | None  # None: refused before reading (see problem)
+    path: Path | str | None  # None: refused before reading (see problem)
     signature: Signature | None
     problem: str | None = None
     is_dir: bool = False
@@ -86,9 +86,9 @@ def list_files(root: Path, folder: Path | None = None, prefix: str = "") -> Iter
     root = root.resolve()
     seen: set[tuple[int, int]] = set()
 
-    def walk(folder: Path, rel: str) -> Iterator[Entry]:
+    def walk(folder: str, rel: str) -> Iterator[Entry]:
         try:
-            info = folder.stat()
+            info = os.stat(folder)
             entries = sorted(os.scandir(folder), key=lambda e: e.name)
         except OSError:
             return
@@ -99,18 +99,18 @@ def list_files(root: Path, folder: Path | None = None, prefix: str = "") -> Iter
             if is_ignored(entry.name):
                 continue
             name = f"{rel}{entry.name}"
-            path = Path(entry.path)
+            path = entry.path
             try:
                 if entry.is_symlink():
                     try:
-                        path = path.resolve(strict=True)
+                        target = Path(path).resolve(strict=True)
                     except (OSError, RuntimeError):
-                        yield Entry(name, Path(entry.path), None)  # dangling or looping: reported when read
+                        yield Entry(name, Path(path), None)  # dangling or looping: reported when read
                         continue
-                    if not path.is_relative_to(root):
+                    if not target.is_relative_to(root):
                         yield Entry(name, None, None, "skipped: symlink leads outside the articles folder")
                         continue
-                    info = path.stat()
+                    path, info = str(target), target.stat()
                 else:
                     info = entry.stat()
             except OSError:
@@ -120,7 +120,7 @@ def list_files(root: Path, folder: Path | None = None, prefix: str = "") -> Iter
             else:
                 yield Entry(name, path, _signature(info))
 
-    yield from walk(folder or root, prefix)
+    yield from walk(str(folder or root), prefix)
 
 
 def _clean_body(rel: str, text: str, diagnostics: list[Diagnostic]) -> str:
@@ -135,14 +135,14 @@ def _read(entry: Entry, max_bytes: int) -> FileContent | None:
     if entry.path is None:
         return FileContent(rel, diagnostics=[Diagnostic(rel, "error", entry.problem or "skipped")])
     try:
-        mode = entry.path.stat().st_mode
+        mode = os.stat(entry.path).st_mode
     except FileNotFoundError:
         return None
     except OSError as exc:
         return FileContent(rel, diagnostics=[Diagnostic(rel, "error", f"skipped: {exc.strerror or exc}")])
     if not stat.S_ISREG(mode):
         return FileContent(rel, diagnostics=[Diagnostic(rel, "warning", "skipped: not a regular file")])
-    return read_file(entry.path, rel, max_bytes)
+    return read_file(Path(entry.path), rel, max_bytes)
 
 
 def parse_entry(entry: Entry, max_bytes: int, timezone: str) -> Parsed:
