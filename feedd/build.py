@@ -57,6 +57,7 @@ class Builder:
         self.summaries: dict[str, FeedSummary] = {}
         self.listed: list[tuple] | None = None  # what index.html and feeds.opml show, to skip re-rendering
         self.embargoes: list[tuple[datetime, str]] = []
+        self.states: dict[str, str] = {}  # article id → published | withheld | embargoed
 
     def close(self) -> None:
         self.index.close()
@@ -123,6 +124,8 @@ class Builder:
                 self.feeds.add(article)
             self.embargoes = sorted((a.published_at, a.id) for a in winners.values()
                                     if a.published and a.published_at > now)
+            for article_id in winners:
+                self._track(article_id, now)
             return set(self.feeds.members) | set(self.feeds.keys())
         feeds, touched = self.feeds, set()
         feeds.now = now
@@ -131,6 +134,7 @@ class Builder:
         for article_id in ids:
             article = winners.get(article_id)
             touched |= feeds.add(article) if article is not None else feeds.remove(article_id)
+            self._track(article_id, now)
             if article is not None and article.published and article.published_at > now:
                 heapq.heappush(self.embargoes, (article.published_at, article_id))
         if rescan:  # what time alone changes: trending order, and max_age windows
@@ -239,15 +243,24 @@ class Builder:
 
     def _finish(self, report: BuildReport, changed: set[str] | None, now: datetime) -> None:
         counts = {"published": 0, "withheld": 0, "embargoed": 0}
-        for article in self.index.winners.values():
-            state = "withheld" if not article.published else "published" if is_visible(article, now) else "embargoed"
+        for state in self.states.values():
             counts[state] += 1
         counts["rejected"], counts["orphan_texts"] = self.index.counts()
         report.articles = counts
         everything = self.index.diagnostics() if changed is None else \
-            [d for rel in sorted(changed) for d in self.index.files[rel].diagnostics if rel in self.index.files]
+            [d for rel in sorted(changed) if rel in self.index.files for d in self.index.files[rel].diagnostics]
         report.diagnostics = everything + report.diagnostics
+        report.open_diagnostics = self.index.open_diagnostics
         report.next_embargo = self.next_embargo()
+
+    def _track(self, article_id: str, now: datetime) -> None:
+        """Keep each article's state (published, withheld, embargoed) for the report, one change at a time."""
+        article = self.index.winners.get(article_id)
+        if article is None:
+            self.states.pop(article_id, None)
+        else:
+            self.states[article_id] = "withheld" if not article.published else \
+                "published" if is_visible(article, now) else "embargoed"
 
 
 def _path(key: GroupKey) -> str:

@@ -58,6 +58,7 @@ class ArticleIndex:
         self.texts_by_key: dict[str, set[str]] = defaultdict(set)  # title key → plain-text rels
         self.winners: dict[str, Article] = {}  # article id → the article every feed sees
         self.ids_by_key: dict[str, set[str]] = defaultdict(set)  # title key → winning article ids
+        self.rejected = self.orphans = self.open_diagnostics = 0  # running counts, for every build's report
         self.db = self._open(persist)
         self._load()
 
@@ -96,6 +97,7 @@ class ArticleIndex:
             self.db.execute("DELETE FROM files")
             for table in (self.files, self.by_id, self.texts_by_key, self.winners, self.ids_by_key):
                 table.clear()
+            self.rejected = self.orphans = self.open_diagnostics = 0
         self._resolve(list(self.by_id))
 
     def feed_fingerprints(self) -> dict[str, str]:
@@ -183,35 +185,52 @@ class ArticleIndex:
         if parsed.title_key is not None:  # a new full text may change which article has a body
             changes.ids |= self.ids_by_key.get(parsed.title_key, set())
 
+    def _orphans(self, key: str | None) -> int:
+        return len(self.texts_by_key.get(key, ())) if key is not None and not self.ids_by_key.get(key) else 0
+
+    def _count(self, parsed: Parsed, sign: int) -> None:
+        self.rejected += sign * parsed.rejected
+        self.open_diagnostics += sign * sum(d.level != "info" for d in parsed.diagnostics)
+
     def _remember(self, parsed: Parsed) -> None:
         self.files[parsed.rel] = parsed
+        self._count(parsed, +1)
         if parsed.article is not None:
             self.by_id[parsed.article.id].add(parsed.rel)
         if parsed.title_key is not None:
+            before = self._orphans(parsed.title_key)
             self.texts_by_key[parsed.title_key].add(parsed.rel)
+            self.orphans += self._orphans(parsed.title_key) - before
 
     def _forget(self, rel: str, changes: Changes) -> None:
         old = self.files.pop(rel, None)
         if old is None:
             return
+        self._count(old, -1)
         if old.article is not None:
             self.by_id[old.article.id].discard(rel)
             changes.ids.add(old.article.id)
         if old.title_key is not None:
+            before = self._orphans(old.title_key)
             self.texts_by_key[old.title_key].discard(rel)
+            self.orphans += self._orphans(old.title_key) - before
             changes.ids |= self.ids_by_key.get(old.title_key, set())
 
     def _resolve(self, ids: Iterable[str]) -> None:
         """Two files, one id: the file whose path sorts first wins."""
         for article_id in ids:
             if (old := self.winners.pop(article_id, None)) is not None:
+                before = self._orphans(old.title_key)
                 self.ids_by_key[old.title_key].discard(article_id)
+                self.orphans += self._orphans(old.title_key) - before
             rels = self.by_id.get(article_id)
             if rels:
                 new = self.files[min(rels)].article
                 assert new is not None
                 self.winners[article_id] = new
+                before = self._orphans(new.title_key)
                 self.ids_by_key[new.title_key].add(article_id)
+                self.orphans += self._orphans(new.title_key) - before
             else:
                 self.by_id.pop(article_id, None)
 
@@ -272,10 +291,8 @@ class ArticleIndex:
         return found
 
     def counts(self) -> tuple[int, int]:
-        """(rejected files, orphan texts)."""
-        rejected = sum(p.rejected for p in self.files.values())
-        orphans = sum(len(rels) for key, rels in self.texts_by_key.items() if not self._has_article(key))
-        return rejected, orphans
+        """(rejected files, orphan texts), kept current by every change."""
+        return self.rejected, self.orphans
 
     def close(self) -> None:
         self.db.close()

@@ -123,6 +123,7 @@ class BuildReport:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     feeds: list[FeedSummary] = field(default_factory=list)
     next_embargo: datetime | None = None
+    open_diagnostics: int = 0  # warnings and errors across the whole folder (diagnostics may list fewer)
     started: datetime | None = None
     duration: float = 0.0
 

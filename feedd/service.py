@@ -170,7 +170,7 @@ class Service:
                 "articles": report.articles, "feeds": len(report.feeds),
                 "written": len(report.written), "removed": len(report.removed), "failed": len(report.failed),
             }
-            details["diagnostics"] = len([d for d in report.diagnostics if d.level != "info"])
+            details["diagnostics"] = report.open_diagnostics
         healthy = (report is not None and report.ok) or (self.config.paths.output / "index.html").is_file()
         return details, healthy
 
