@@ -14,6 +14,7 @@ import pickle
 import sqlite3
 from collections import defaultdict
 from collections.abc import Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -42,9 +43,23 @@ class Changes:
         return bool(self.changed or self.removed)
 
 
-def _parse_chunk(job: tuple[list[Entry], int, str]) -> list[Parsed]:
+Row = tuple[str, bytes, str, bytes, str | None]  # rel, slim record, digest, full record, body
+
+
+def to_row(parsed: Parsed) -> Row:
+    """A parsed file as stored: the slim record for memory, the full one and the body for rendering."""
+    body, parsed.body = parsed.body, None
+    full = pickle.dumps(parsed, protocol=pickle.HIGHEST_PROTOCOL)
+    digest = hashlib.sha1(full).hexdigest()[:16]  # the signature in it covers the body
+    if parsed.article is not None:
+        parsed.article = slim(parsed.article)
+    return parsed.rel, to_record(parsed), digest, full, body
+
+
+def _parse_rows(job: tuple[list[Entry], int, str]) -> list[Row]:
+    """In a worker: parse and serialise, so the parent only stores bytes."""
     entries, max_bytes, timezone = job
-    return [parse_entry(entry, max_bytes, timezone) for entry in entries]
+    return [to_row(parse_entry(entry, max_bytes, timezone)) for entry in entries]
 
 
 class ArticleIndex:
@@ -151,31 +166,29 @@ class ArticleIndex:
         return changes
 
     def _parse(self, entries: list[Entry]) -> Iterable[Parsed]:
+        """Parse, store and yield the slim records; in worker processes when there are many files."""
         max_bytes, tz = self.config.limits.max_file_bytes, self.config.site.timezone
-        if len(entries) < PARALLEL_THRESHOLD or self.workers < 2:
-            batch = [parse_entry(e, max_bytes, tz) for e in entries]
-            self._write(batch)
-            yield from batch
-            return
         jobs = [(entries[i:i + CHUNK], max_bytes, tz) for i in range(0, len(entries), CHUNK)]
+        if len(entries) < PARALLEL_THRESHOLD or self.workers < 2:
+            batches: Iterable[list[Row]] = map(_parse_rows, jobs)
+            yield from (p for rows in batches for p in self._write(rows))
+            return
         with process_pool(self.workers) as pool:
-            for batch in pool.map(_parse_chunk, jobs):
-                self._write(batch)
-                yield from batch
+            pending: set[Future] = set()
+            for job in jobs:  # a bounded number in flight: finished rows never pile up in memory
+                pending.add(pool.submit(_parse_rows, job))
+                if len(pending) >= 2 * self.workers:
+                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        yield from self._write(future.result())
+            for future in pending:
+                yield from self._write(future.result())
 
-    def _write(self, batch: list[Parsed]) -> None:
-        """Store full records and bodies in SQLite; keep the slim form in memory."""
-        rows = []
-        for parsed in batch:
-            body, parsed.body = parsed.body, None
-            full = pickle.dumps(parsed, protocol=pickle.HIGHEST_PROTOCOL)
-            parsed.digest = hashlib.sha1(full).hexdigest()[:16]  # the signature in it covers the body
-            if parsed.article is not None:
-                parsed.article = slim(parsed.article)
-            rows.append((parsed.rel, to_record(parsed), parsed.digest, full, body))
+    def _write(self, rows: list[Row]) -> list[Parsed]:
         with self.db:
             self.db.execute("BEGIN")
             self.db.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?)", rows)
+        return [from_record(rel, record, digest) for rel, record, digest, _, _ in rows]
 
     def _store(self, parsed: Parsed, changes: Changes) -> None:
         self._forget(parsed.rel, changes)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pickle
 import sys
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from feedd.corpus import Parsed
@@ -36,7 +36,7 @@ def slim(article: Article) -> Article:
 def to_record(parsed: Parsed) -> bytes:
     a = parsed.article
     article = None if a is None else (
-        a.id, a.source, a.title, a.link, a.published_at.timestamp(), a.published, a.heat, a.quality, a.category,
+        a.id, a.source, a.title, a.link, a.published_at.isoformat(), a.published, a.heat, a.quality, a.category,
         a.type, None if a.provider is None else (a.provider.name, a.provider.domain, a.provider.logo),
         a.topics, a.title_key)
     diagnostics = tuple((d.level, d.reason) for d in parsed.diagnostics)
@@ -48,10 +48,10 @@ def from_record(rel: str, blob: bytes, digest: str) -> Parsed:
     signature, a, has_body, title_key, first_line, diagnostics, rejected = pickle.loads(blob)
     article = None
     if a is not None:
-        (id_, source, title, link, timestamp, published, heat, quality, category, type_, provider, topics,
+        (id_, source, title, link, moment, published, heat, quality, category, type_, provider, topics,
          key) = a
         article = Article(id=id_, source=source, title=title, link=link,
-                          published_at=datetime.fromtimestamp(timestamp, UTC), published=published, heat=heat,
+                          published_at=datetime.fromisoformat(moment), published=published, heat=heat,
                           quality=quality, category=category, type=type_, provider=_provider(provider),
                           topics=tuple(sys.intern(t) for t in topics), title_key=key)
     return Parsed(rel, signature, article, has_body, None, title_key, first_line,

@@ -167,3 +167,17 @@ def test_watcher_turns_a_queue_overflow_into_a_full_rescan(tmp_path: Path):
     finally:
         watcher.stop()
     assert seen == [({"articles"}, None)]
+
+
+@pytest.mark.parametrize("year", [1, 1969, 2021, 9999])
+def test_compact_records_keep_times_exactly(year):
+    from datetime import UTC, datetime
+
+    from feedd.corpus import Parsed
+    from feedd.models import Article, Provider
+    from feedd.records import from_record, slim, to_record
+
+    when = datetime(year, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
+    article = slim(Article(id="urn:x", source="a.md", title="T", link="https://e.com/a", published_at=when,
+                           heat=3.0, topics=("AI", "Robots"), provider=Provider("Wired", "wired.com", None)))
+    assert from_record("a.md", to_record(Parsed("a.md", (1, 2, 3), article)), "d").article == article
