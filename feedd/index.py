@@ -89,18 +89,27 @@ class ArticleIndex:
         if persist:
             self.config.paths.state.mkdir(parents=True, exist_ok=True)
             path = str(self.config.paths.state / "index.sqlite")
+        try:
+            return self._connect(path)
+        except sqlite3.DatabaseError as exc:  # not a database, or damaged: it is only a cache
+            log.warning("article index %s is unusable (%s); starting a new one", path, exc)
+            for suffix in ("", "-wal", "-shm"):
+                Path(path + suffix).unlink(missing_ok=True)
+            return self._connect(path)
+
+    def _connect(self, path: str) -> sqlite3.Connection:
         db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
         db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
+        row = db.execute("SELECT value FROM meta WHERE key = 'fingerprint'").fetchone()
+        if not row or row[0] != self._fingerprint():  # another schema or other parse settings: start over
+            db.execute("DROP TABLE IF EXISTS files")
+            db.execute("DROP TABLE IF EXISTS feeds")
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('fingerprint', ?)", (self._fingerprint(),))
         db.execute("CREATE TABLE IF NOT EXISTS files (rel TEXT PRIMARY KEY, record BLOB, digest TEXT, full BLOB, "
                    "body TEXT)")
         db.execute("CREATE TABLE IF NOT EXISTS feeds (path TEXT PRIMARY KEY, fingerprint TEXT)")
-        row = db.execute("SELECT value FROM meta WHERE key = 'fingerprint'").fetchone()
-        if not row or row[0] != self._fingerprint():
-            db.execute("DELETE FROM files")
-            db.execute("DELETE FROM feeds")
-            db.execute("INSERT OR REPLACE INTO meta VALUES ('fingerprint', ?)", (self._fingerprint(),))
         return db
 
     def _load(self) -> None:

@@ -181,3 +181,22 @@ def test_compact_records_keep_times_exactly(year):
     article = slim(Article(id="urn:x", source="a.md", title="T", link="https://e.com/a", published_at=when,
                            heat=3.0, topics=("AI", "Robots"), provider=Provider("Wired", "wired.com", None)))
     assert from_record("a.md", to_record(Parsed("a.md", (1, 2, 3), article)), "d").article == article
+
+
+@pytest.mark.parametrize("state", ["old schema", "garbage"])
+def test_an_old_or_broken_index_is_rebuilt_not_fatal(seeds_dir: Path, tmp_path: Path, state: str):
+    import sqlite3
+
+    config = make_config(seeds_dir, tmp_path / "public")
+    config.paths.state.mkdir(parents=True)
+    db_path = config.paths.state / "index.sqlite"
+    if state == "garbage":
+        db_path.write_bytes(b"this is not a database" * 100)
+    else:
+        with sqlite3.connect(db_path) as db:
+            db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
+            db.execute("CREATE TABLE files (rel TEXT PRIMARY KEY, parsed BLOB, body TEXT)")
+            db.execute("INSERT INTO meta VALUES ('fingerprint', 'from an older feedd')")
+    report = build(config, now=NOW)
+    assert report.articles["published"] == 1
+    assert build(config, now=NOW).written == []
