@@ -89,6 +89,7 @@ class ArticleIndex:
         if persist:
             self.config.paths.state.mkdir(parents=True, exist_ok=True)
             path = str(self.config.paths.state / "index.sqlite")
+        self.db_path = path
         try:
             return self._connect(path)
         except sqlite3.DatabaseError as exc:  # not a database, or damaged: it is only a cache
@@ -116,9 +117,11 @@ class ArticleIndex:
         try:
             for rel, blob, digest in self.db.execute("SELECT rel, record, digest FROM files"):
                 self._remember(from_record(rel, blob, digest))
-        except (pickle.UnpicklingError, AttributeError, TypeError, ValueError, EOFError):
+        except (pickle.UnpicklingError, AttributeError, TypeError, ValueError, EOFError, sqlite3.DatabaseError):
             log.warning("article index in %s is unreadable; rebuilding it", self.config.paths.state)
-            self.db.execute("DELETE FROM files")
+            self.db.execute("DELETE FROM meta")  # the next connection starts over with fresh tables
+            self.db.close()
+            self.db = self._connect(self.db_path)
             for table in (self.files, self.by_id, self.texts_by_key, self.winners, self.ids_by_key):
                 table.clear()
             self.rejected = self.orphans = self.open_diagnostics = 0

@@ -183,7 +183,7 @@ def test_compact_records_keep_times_exactly(year):
     assert from_record("a.md", to_record(Parsed("a.md", (1, 2, 3), article)), "d").article == article
 
 
-@pytest.mark.parametrize("state", ["old schema", "garbage"])
+@pytest.mark.parametrize("state", ["old schema", "old shape, current fingerprint", "garbage"])
 def test_an_old_or_broken_index_is_rebuilt_not_fatal(seeds_dir: Path, tmp_path: Path, state: str):
     import sqlite3
 
@@ -196,7 +196,11 @@ def test_an_old_or_broken_index_is_rebuilt_not_fatal(seeds_dir: Path, tmp_path: 
         with sqlite3.connect(db_path) as db:
             db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
             db.execute("CREATE TABLE files (rel TEXT PRIMARY KEY, parsed BLOB, body TEXT)")
-            db.execute("INSERT INTO meta VALUES ('fingerprint', 'from an older feedd')")
+            fingerprint = "from an older feedd"
+            if state.endswith("current fingerprint"):
+                from feedd.index import ArticleIndex
+                fingerprint = ArticleIndex._fingerprint(type("C", (), {"config": config})())
+            db.execute("INSERT INTO meta VALUES ('fingerprint', ?)", (fingerprint,))
     report = build(config, now=NOW)
     assert report.articles["published"] == 1
     assert build(config, now=NOW).written == []
