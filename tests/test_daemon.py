@@ -148,3 +148,17 @@ def test_serve_only_serves_and_notices_new_files(site, tmp_path: Path):
         assert NEW in process.titles()  # ...but serves what a builder publishes, without a restart
     finally:
         assert process.stop() == 0
+
+
+def test_a_bulk_drop_of_files_is_all_published(daemon: Daemon, seeds_dir: Path):
+    """However many files arrive at once, none is lost (a burst past 2,000 paths rescans the folder)."""
+    for n in range(300):
+        (seeds_dir / f"bulk{n:03}.md").write_text(
+            f"---\ntitle: 'Bulk {n}'\nwebUrl: https://example.com/bulk/{n}\npublishedDateTime: 2021-03-01T08:00:00Z\n"
+            f"topics: [Bulk]\n---\n", encoding="utf-8")
+
+    def published() -> int:
+        return json.loads(daemon.get("/healthz"))["last_build"]["articles"]["published"]
+
+    assert wait_for(lambda: published() == 301, timeout=10), daemon.log
+    assert len(daemon.feed("/feeds/topics/bulk.rss").entries) == 50

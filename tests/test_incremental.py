@@ -204,3 +204,24 @@ def test_an_old_or_broken_index_is_rebuilt_not_fatal(seeds_dir: Path, tmp_path: 
     report = build(config, now=NOW)
     assert report.articles["published"] == 1
     assert build(config, now=NOW).written == []
+
+
+def test_watcher_reports_paths_and_a_burst_as_a_rescan(tmp_path: Path, monkeypatch):
+    monkeypatch.setattr("feedd.watcher.BURST", 5)
+    seen = []
+    watcher = Watcher(tmp_path, None, lambda kinds, paths: seen.append(paths), debounce=0.2)
+    watcher.start()
+    try:
+        (tmp_path / "one.md").write_text("x")
+        deadline = time.monotonic() + 3
+        while not seen and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert seen and str(tmp_path / "one.md") in seen[0]
+        for n in range(10):
+            (tmp_path / f"many{n}.md").write_text("x")
+        deadline = time.monotonic() + 3
+        while len(seen) < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert seen[-1] is None  # too many to list: compare the whole folder instead
+    finally:
+        watcher.stop()
