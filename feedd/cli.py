@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
@@ -17,6 +18,7 @@ import click
 from feedd.build import build
 from feedd.config import Config, load_config
 from feedd.errors import ConfigError, FeeddError
+from feedd.lock import state_lock
 from feedd.models import BuildReport
 
 
@@ -126,7 +128,8 @@ def build_command(config: Config, verbose: bool) -> None:
     """Build every feed once and write the output folder."""
     setup_logging("warning")
     try:
-        report = build(config)
+        with state_lock(config.paths.state):
+            report = build(config)
     except FeeddError as exc:
         raise click.ClickException(str(exc)) from None
     for diagnostic in report.diagnostics:
@@ -165,14 +168,17 @@ def run_command(config: Config, host: str | None, port: int | None, log_level: s
     from feedd.service import Service
 
     setup_logging(log_level, log_format)
-    service = Service(config, _reload, watch=config.service.watch and not no_watch)
-    service.start()
-    app = create_app(config.paths.output, cache_max_age=config.server.cache_max_age,
-                     metrics=service.metrics, health=service.health)
-    try:
+    with contextlib.ExitStack() as stack:
+        try:
+            stack.enter_context(state_lock(config.paths.state))
+        except FeeddError as exc:
+            raise click.ClickException(str(exc)) from None
+        service = Service(config, _reload, watch=config.service.watch and not no_watch)
+        service.start()
+        stack.callback(service.stop)
+        app = create_app(config.paths.output, cache_max_age=config.server.cache_max_age,
+                         metrics=service.metrics, health=service.health)
         _serve_forever(app, config, host, port, on_hup=service.reload)
-    finally:
-        service.stop()
 
 
 @main.command("serve")

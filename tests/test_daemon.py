@@ -162,3 +162,14 @@ def test_a_bulk_drop_of_files_is_all_published(daemon: Daemon, seeds_dir: Path):
 
     assert wait_for(lambda: published() == 301, timeout=10), daemon.log
     assert len(daemon.feed("/feeds/topics/bulk.rss").entries) == 50
+
+
+def test_a_second_feedd_on_the_same_state_refuses_clearly(daemon: Daemon, site):
+    articles, config, port = site
+    second = subprocess.run([sys.executable, "-m", "feedd", "build", "-c", str(config)],
+                            capture_output=True, text=True, timeout=30)
+    assert second.returncode == 1
+    assert "state folder is in use by feedd pid" in second.stderr
+    assert str(daemon.proc.pid) in second.stderr
+    assert "Traceback" not in second.stderr
+    assert daemon.status("/feeds/all.rss") == 200
