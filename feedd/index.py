@@ -19,10 +19,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from feedd.config import Config
-from feedd.corpus import Entry, Parsed, list_files, parse_entry, stat_entry
+from feedd.corpus import Entry, Parsed, list_files, stat_entry
 from feedd.models import Article, Diagnostic
 from feedd.pool import process_pool
-from feedd.records import from_record, full_article, slim, to_record
+from feedd.records import Row, from_record, full_article, parse_rows
 
 log = logging.getLogger("feedd")
 SCHEMA = 2
@@ -41,25 +41,6 @@ class Changes:
 
     def __bool__(self) -> bool:
         return bool(self.changed or self.removed)
-
-
-Row = tuple[str, bytes, str, bytes, str | None]  # rel, slim record, digest, full record, body
-
-
-def to_row(parsed: Parsed) -> Row:
-    """A parsed file as stored: the slim record for memory, the full one and the body for rendering."""
-    body, parsed.body = parsed.body, None
-    full = pickle.dumps(parsed, protocol=pickle.HIGHEST_PROTOCOL)
-    digest = hashlib.sha1(full).hexdigest()[:16]  # the signature in it covers the body
-    if parsed.article is not None:
-        parsed.article = slim(parsed.article)
-    return parsed.rel, to_record(parsed), digest, full, body
-
-
-def _parse_rows(job: tuple[list[Entry], int, str]) -> list[Row]:
-    """In a worker: parse and serialise, so the parent only stores bytes."""
-    entries, max_bytes, timezone = job
-    return [to_row(parse_entry(entry, max_bytes, timezone)) for entry in entries]
 
 
 class ArticleIndex:
@@ -182,13 +163,13 @@ class ArticleIndex:
         max_bytes, tz = self.config.limits.max_file_bytes, self.config.site.timezone
         jobs = [(entries[i:i + CHUNK], max_bytes, tz) for i in range(0, len(entries), CHUNK)]
         if len(entries) < PARALLEL_THRESHOLD or self.workers < 2:
-            batches: Iterable[list[Row]] = map(_parse_rows, jobs)
+            batches: Iterable[list[Row]] = map(parse_rows, jobs)
             yield from (p for rows in batches for p in self._write(rows))
             return
         with process_pool(self.workers) as pool:
             pending: set[Future] = set()
             for job in jobs:  # a bounded number in flight: finished rows never pile up in memory
-                pending.add(pool.submit(_parse_rows, job))
+                pending.add(pool.submit(parse_rows, job))
                 if len(pending) >= 2 * self.workers:
                     done, pending = wait(pending, return_when=FIRST_COMPLETED)
                     for future in done:

@@ -7,13 +7,14 @@ for the few articles a feed renders.
 
 from __future__ import annotations
 
+import hashlib
 import pickle
 import sys
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from feedd.corpus import Parsed
+from feedd.corpus import Entry, Parsed, parse_entry
 from feedd.models import Article, Diagnostic, Provider
 
 _providers: dict[tuple, Provider] = {}
@@ -62,3 +63,22 @@ def full_article(blob: bytes) -> Article | None:
     """The whole article from its full record (excerpt, images, related)."""
     parsed: Any = pickle.loads(blob)
     return parsed.article
+
+
+Row = tuple[str, bytes, str, bytes, str | None]  # rel, slim record, digest, full record, body
+
+
+def to_row(parsed: Parsed) -> Row:
+    """A parsed file as stored: the slim record for memory, the full one and the body for rendering."""
+    body, parsed.body = parsed.body, None
+    full = pickle.dumps(parsed, protocol=pickle.HIGHEST_PROTOCOL)
+    digest = hashlib.sha1(full).hexdigest()[:16]  # the signature in it covers the body
+    if parsed.article is not None:
+        parsed.article = slim(parsed.article)
+    return parsed.rel, to_record(parsed), digest, full, body
+
+
+def parse_rows(job: tuple[list[Entry], int, str]) -> list[Row]:
+    """In a worker: parse and serialise, so the parent only stores bytes."""
+    entries, max_bytes, timezone = job
+    return [to_row(parse_entry(entry, max_bytes, timezone)) for entry in entries]

@@ -100,7 +100,7 @@ def test_nothing_changed_writes_nothing_and_a_warm_restart_parses_nothing(setup,
     builder.close()
     calls = []
     real = corpus.parse_entry
-    monkeypatch.setattr("feedd.index.parse_entry", lambda *a: calls.append(a) or real(*a))
+    monkeypatch.setattr("feedd.records.parse_entry", lambda *a: calls.append(a) or real(*a))
     restarted = Builder(builder.config, workers=1)
     try:
         report = restarted.build(NOW)
@@ -128,7 +128,7 @@ def test_a_changed_timezone_reparses_everything(setup, monkeypatch):
     builder.close()
     calls = []
     real = corpus.parse_entry
-    monkeypatch.setattr("feedd.index.parse_entry", lambda *a: calls.append(a) or real(*a))
+    monkeypatch.setattr("feedd.records.parse_entry", lambda *a: calls.append(a) or real(*a))
     site = builder.config.site.model_copy(update={"timezone": "Asia/Tokyo"})
     config = builder.config.model_copy(update={"site": site})
     again = Builder(config, workers=1)
