@@ -77,6 +77,8 @@ def setup_logging(level: str = "info", fmt: str = "text") -> None:
     root.setLevel(level.upper())
     for noisy in ("apscheduler", "waitress", "watchdog"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+    # waitress warns once per queued request under load, holding its dispatcher lock: a flood, and slower
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
 
 
 def server_options(command: Callable[..., Any]) -> Callable[..., Any]:

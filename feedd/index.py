@@ -129,14 +129,17 @@ class ArticleIndex:
             listing = {entry.rel: entry for entry in list_files(root)} if root.is_dir() else {}
             changes.removed = set(self.files) - set(listing)
         else:
-            listing = {}
+            listing, gone_folders = {}, []
             for path in paths:
                 entry = stat_entry(root, Path(path))
-                if entry is None:  # gone, or a folder: forget everything at or under it
-                    rel = Path(path).resolve().relative_to(root.resolve()).as_posix() \
-                        if Path(path).resolve().is_relative_to(root.resolve()) else None
-                    if rel is not None:
-                        changes.removed |= {r for r in self.files if r == rel or r.startswith(rel + "/")}
+                if entry is None:  # gone: a file we know, or a folder with files under it
+                    absolute = Path(os.path.abspath(path))
+                    if absolute.is_relative_to(root.resolve()):
+                        rel = absolute.relative_to(root.resolve()).as_posix()
+                        if rel in self.files:
+                            changes.removed.add(rel)
+                        else:
+                            gone_folders.append(rel + "/")
                     continue
                 if entry.is_dir:
                     sub = {e.rel: e for e in list_files(root, Path(entry.path), entry.rel + "/")}
@@ -144,6 +147,9 @@ class ArticleIndex:
                     listing.update(sub)
                 else:
                     listing[entry.rel] = entry
+            if gone_folders:  # one pass over the index for all of them, not one per deleted path
+                prefixes = tuple(gone_folders)
+                changes.removed |= {r for r in self.files if r.startswith(prefixes)}
         stale = [e for rel, e in listing.items()
                  if (old := self.files.get(rel)) is None or old.signature != e.signature or e.signature is None]
         for parsed in self._parse(stale):

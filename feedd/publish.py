@@ -59,6 +59,13 @@ def _atomic_write(path: Path, data: bytes) -> None:
         raise
 
 
+def _same_time(gz: Path | str, source: Path | str) -> None:
+    """Give a .gz sibling its file's mtime: servers skip a sibling older than its file (a stale one), and
+    nginx's Last-Modified for gzip then equals the identity one."""
+    mtime = os.stat(source).st_mtime_ns
+    os.utime(gz, ns=(mtime, mtime))
+
+
 def _current(path: Path) -> bytes | None:
     try:
         return path.read_bytes()
@@ -76,6 +83,7 @@ def write_if_changed(root: Path, rel: str, data: bytes) -> bool:
             _atomic_write(path, data)
         if path.suffix in COMPRESSIBLE and (changed or not gz.exists()):
             _atomic_write(gz, gzip.compress(data, compresslevel=9, mtime=0))
+            _same_time(gz, path)
     except OSError as exc:
         raise PublishError(rel, f"cannot write: {exc.strerror or exc}") from None
     return changed
@@ -101,10 +109,12 @@ def publish_many(root: Path, outputs: dict[str, bytes]) -> tuple[list[str], list
             path = confined(root, rel)
             gz = path.with_name(path.name + ".gz")
             changed = _current(path) != data
-            if path.suffix in COMPRESSIBLE and (changed or not gz.exists()):
-                moves.append((_stage(gz, gzip.compress(data, compresslevel=9, mtime=0), sync_each), gz))
             if changed:
                 moves.append((_stage(path, data, sync_each), path))
+            if path.suffix in COMPRESSIBLE and (changed or not gz.exists()):
+                temp = _stage(gz, gzip.compress(data, compresslevel=9, mtime=0), sync_each)
+                _same_time(temp, moves[0][0] if changed else path)
+                moves.insert(0, (temp, gz))
         except (OSError, PublishError) as exc:
             for temp, _ in moves:
                 with contextlib.suppress(OSError):

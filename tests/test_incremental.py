@@ -225,3 +225,24 @@ def test_watcher_reports_paths_and_a_burst_as_a_rescan(tmp_path: Path, monkeypat
         assert seen[-1] is None  # too many to list: compare the whole folder instead
     finally:
         watcher.stop()
+
+
+def test_deleting_many_files_does_not_rescan_the_index_per_file(setup, monkeypatch):
+    articles, tmp_path, builder = setup
+    paths = [write_article(articles, f"gone{n}.md", title=f'"Gone {n}"') for n in range(50)]
+    builder.build(NOW, paths={str(p) for p in paths})
+    for p in paths:
+        p.unlink()
+    scans = []
+    files = builder.index.files
+    real_iter = type(files).__iter__
+
+    class Counting(dict):
+        def __iter__(self):
+            scans.append(1)
+            return real_iter(self)
+
+    builder.index.files = Counting(files)
+    builder.build(NOW, paths={str(p) for p in paths})
+    assert len(scans) <= 1  # at most one pass, not one per deleted file
+    assert all(f"gone{n}.md" not in builder.index.files for n in range(50))

@@ -212,3 +212,20 @@ def test_publish_many_writes_the_batch_and_reports_the_file_that_failed(tmp_path
     assert list(failed) == ["feeds/blocked.rss"] and "cannot write" in failed["feeds/blocked.rss"]
     assert gzip.decompress((tmp_path / "feeds" / "f7.rss.gz").read_bytes()) == b"<rss>7</rss>"
     assert not list(tmp_path.rglob("*.feedd-tmp"))
+
+
+def test_gz_siblings_are_never_older_than_their_file(tmp_path):
+    """The server skips a .gz older than its file as stale: a fresh publish must not look stale."""
+    from feedd.publish import publish_many
+    from feedd.server import FileCache
+
+    outputs = {f"feeds/t{n}.rss": (f"<rss>{n}</rss>" + "x" * 5000).encode() for n in range(12)}
+    for _ in range(2):
+        publish_many(tmp_path, outputs)
+        outputs = {rel: data + b" " for rel, data in outputs.items()}
+    write_if_changed(tmp_path, "feeds/single.rss", b"<rss>one</rss>")
+    cache = FileCache(tmp_path)
+    for rel in [*outputs, "feeds/single.rss"]:
+        path = tmp_path / rel
+        assert os.stat(str(path) + ".gz").st_mtime_ns == path.stat().st_mtime_ns
+        assert cache.get(rel).gzip is not None
