@@ -20,9 +20,9 @@ from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, request
+from flask import Flask, Response
 from werkzeug.exceptions import HTTPException
-from werkzeug.http import parse_date, parse_etags
+from werkzeug.http import parse_accept_header, parse_date, parse_etags
 from werkzeug.security import safe_join
 
 from feedd.metrics import CONTENT_TYPE as METRICS_TYPE
@@ -59,6 +59,7 @@ class CachedFile:
     gzip: Variant | None
     last_modified: datetime
     content_type: str
+    http_date: str = ""  # Last-Modified, formatted once
 
 
 class FileCache:
@@ -99,9 +100,10 @@ class FileCache:
         except OSError:
             return None
         suffix = os.path.splitext(rel)[1]
-        cached = CachedFile(signature, Variant.of(data), gz,
-                            datetime.fromtimestamp(info.st_mtime, UTC).replace(microsecond=0),
-                            CONTENT_TYPES.get(suffix, "application/octet-stream"))
+        modified = datetime.fromtimestamp(info.st_mtime, UTC).replace(microsecond=0)
+        cached = CachedFile(signature, Variant.of(data), gz, modified,
+                            CONTENT_TYPES.get(suffix, "application/octet-stream"),
+                            format_datetime(modified, usegmt=True))
         with self._lock:
             self._files[rel] = cached
         return cached
@@ -119,32 +121,54 @@ class FileCache:
             return None
 
 
-class FeedResponse(Response):
-    """Keeps Last-Modified on 304s: the brief asks for both validators on every 200, 304 and HEAD, and
-    werkzeug strips it as an entity header."""
-
-    def get_wsgi_headers(self, environ):
-        headers = super().get_wsgi_headers(environ)
-        if self.status_code == 304 and "Last-Modified" in self.headers:
-            headers["Last-Modified"] = self.headers["Last-Modified"]
-        return headers
-
-
-def _not_modified(variant: Variant, last_modified: datetime) -> bool:
-    """RFC 9110 §13.2.2: If-None-Match (weak comparison) wins over If-Modified-Since."""
-    if "If-None-Match" in request.headers:
-        etags = parse_etags(request.headers["If-None-Match"])
-        return etags.star_tag or etags.contains_weak(variant.etag.strip('"'))
-    since = parse_date(request.headers.get("If-Modified-Since"))
-    return since is not None and last_modified <= since
-
-
 def _json_default(value: Any) -> str:
     return value.isoformat() if isinstance(value, datetime) else str(value)
 
 
-def _accepts_gzip() -> bool:
-    return request.accept_encodings["gzip"] > 0
+def _not_modified(environ: dict[str, Any], variant: Variant, last_modified: datetime) -> bool:
+    """RFC 9110 §13.2.2: If-None-Match (weak comparison) wins over If-Modified-Since."""
+    if "HTTP_IF_NONE_MATCH" in environ:
+        etags = parse_etags(environ["HTTP_IF_NONE_MATCH"])
+        return etags.star_tag or etags.contains_weak(variant.etag.strip('"'))
+    since = parse_date(environ.get("HTTP_IF_MODIFIED_SINCE"))
+    return since is not None and last_modified <= since
+
+
+class FileResponder:
+    """WSGI middleware: a GET or HEAD of a published file is answered from memory, before Flask.
+
+    This is the hot path of a feed server (readers poll, mostly for 304s); Flask's routing and response
+    objects would cost more than the answer itself. Anything else (/healthz, /metrics, 404, 405) goes on to
+    the Flask app.
+    """
+
+    def __init__(self, app: Callable, files: FileCache, cache_max_age: int, metrics: Metrics) -> None:
+        self.app, self.files, self.metrics = app, files, metrics
+        self.cache_control = f"max-age={cache_max_age}"
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable) -> Any:
+        method = environ.get("REQUEST_METHOD")
+        if method not in ("GET", "HEAD"):
+            return self.app(environ, start_response)
+        cached = self.files.get(environ.get("PATH_INFO", "").lstrip("/") or "index.html")
+        if cached is None:
+            return self.app(environ, start_response)
+        variant, headers = cached.identity, []
+        if cached.gzip is not None:
+            headers.append(("Vary", "Accept-Encoding"))
+            if parse_accept_header(environ.get("HTTP_ACCEPT_ENCODING"))["gzip"] > 0:
+                variant = cached.gzip
+                headers.append(("Content-Encoding", "gzip"))
+        headers += [("ETag", variant.etag), ("Last-Modified", cached.http_date),
+                    ("Cache-Control", self.cache_control), ("X-Content-Type-Options", "nosniff")]
+        if _not_modified(environ, variant, cached.last_modified):
+            self.metrics.record_request(304)
+            start_response("304 Not Modified", headers)
+            return []
+        headers += [("Content-Type", cached.content_type), ("Content-Length", str(len(variant.data)))]
+        self.metrics.record_request(200)
+        start_response("200 OK", headers)
+        return [] if method == "HEAD" else [variant.data]
 
 
 def create_app(output: Path | str, *, cache_max_age: int = 300, metrics: Metrics | None = None,
@@ -152,7 +176,6 @@ def create_app(output: Path | str, *, cache_max_age: int = 300, metrics: Metrics
     """The feed server. `health` returns (details, healthy) for /healthz; by default, "index.html exists"."""
     root = Path(output).resolve()
     app = Flask(__name__, static_folder=None)
-    app.response_class = FeedResponse
     app.url_map.redirect_defaults = False  # else /index.html is a 308 to "/", the rule with rel's default
     files = FileCache(root)
     metrics = metrics or Metrics()
@@ -196,25 +219,10 @@ def create_app(output: Path | str, *, cache_max_age: int = 300, metrics: Metrics
     def metrics_page() -> Response:
         return Response(metrics.render(), content_type=METRICS_TYPE, headers={"Cache-Control": "no-store"})
 
-    @app.route("/", defaults={"rel": "index.html"}, methods=["GET", "HEAD"], provide_automatic_options=False)
+    @app.route("/", defaults={"rel": ""}, methods=["GET", "HEAD"], provide_automatic_options=False)
     @app.route("/<path:rel>", methods=["GET", "HEAD"], provide_automatic_options=False)
-    def serve_file(rel: str) -> Response:
-        cached = files.get(rel)
-        if cached is None:
-            return _short(404, "Not Found")
-        variant, headers = cached.identity, {}
-        if cached.gzip is not None:
-            headers["Vary"] = "Accept-Encoding"
-            if _accepts_gzip():
-                variant = cached.gzip
-                headers["Content-Encoding"] = "gzip"
-        headers.update({
-            "ETag": variant.etag,
-            "Last-Modified": format_datetime(cached.last_modified, usegmt=True),
-            "Cache-Control": f"max-age={cache_max_age}",
-        })
-        if _not_modified(variant, cached.last_modified):
-            return FeedResponse(status=304, headers=headers)
-        return FeedResponse(variant.data, status=200, headers=headers, content_type=cached.content_type)
+    def not_found(rel: str) -> Response:  # published files never get here: FileResponder answers them
+        return _short(404, "Not Found")
 
+    app.wsgi_app = FileResponder(app.wsgi_app, files, cache_max_age, metrics)  # type: ignore[method-assign]
     return app
