@@ -6,13 +6,14 @@ feeds those two touch need ranking and rendering again.
 
 from __future__ import annotations
 
+import heapq
 from collections import Counter, defaultdict
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from feedd.config import Config
 from feedd.models import Article, Family, FeedPlan, FeedSpec
-from feedd.ranking import rank
+from feedd.ranking import rank, sort_key
 from feedd.selection import GroupKey, memberships, spec_for
 
 _ORDER = {Family.ALL: 0, Family.CONFIGURED: 1, Family.CATEGORIES: 2, Family.TOPICS: 3, Family.PROVIDERS: 4}
@@ -26,6 +27,9 @@ class Feeds:
         self.members: dict[GroupKey, dict[str, Article]] = defaultdict(dict)
         self.names: dict[GroupKey, Counter[str]] = defaultdict(Counter)
         self.placed: dict[str, list[tuple[GroupKey, str | None]]] = {}  # article id → where it went
+        self.keys_by: dict[str, dict[str, tuple]] = {"date": {}, "heat": {}}  # sort → article id → its key
+        self.dirty: dict[GroupKey, set[str]] = defaultdict(set)  # articles changed in a feed since its plan
+        self.plans: dict[GroupKey, FeedPlan] = {}  # the last plan of each feed
         self._configured = {feed.name: i for i, feed in enumerate(config.feeds)}
 
     def add(self, article: Article) -> set[GroupKey]:
@@ -39,6 +43,10 @@ class Feeds:
             touched.add(key)
         if places:
             self.placed[article.id] = places
+            self.keys_by["date"][article.id] = sort_key("date", self.now, timedelta())(article)
+            self.keys_by["heat"][article.id] = sort_key("heat", self.now, timedelta())(article)
+        for key in touched:
+            self.dirty[key].add(article.id)
         return touched
 
     def remove(self, article_id: str) -> set[GroupKey]:
@@ -50,6 +58,9 @@ class Feeds:
                 if self.names[key][name] <= 0:
                     del self.names[key][name]
             touched.add(key)
+            self.dirty[key].add(article_id)
+        for keys in self.keys_by.values():
+            keys.pop(article_id, None)
         return touched
 
     def exists(self, key: GroupKey) -> bool:
@@ -67,19 +78,40 @@ class Feeds:
         return sorted(keys, key=lambda k: (_ORDER[k[0]], self._configured.get(k[1], 0)
                                            if k[0] is Family.CONFIGURED else 0, k[1]))
 
-    def spec(self, key: GroupKey) -> FeedSpec:
-        members = self.members.get(key, {})
+    def spec(self, key: GroupKey, items: tuple[Article, ...] = ()) -> FeedSpec:
+        """A provider feed shows the logo of its first item that has one."""
         logo = None
         if key[0] is Family.PROVIDERS:
-            logo = next((a.provider.logo for a in rank(members.values(), "date", self.now)
-                         if a.provider and a.provider.logo), None)
+            logo = next((a.provider.logo for a in items if a.provider and a.provider.logo), None)
         return spec_for(self.config, key, self.names.get(key, Counter()), logo)
 
+    def _rank(self, spec: FeedSpec, members: dict[str, Article]) -> list[Article]:
+        keys = self.keys_by.get(spec.sort)
+        if keys is None:  # trending: depends on now
+            return rank(members.values(), spec.sort, self.now, spec.limit, spec.half_life)
+        ids = heapq.nsmallest(spec.limit, members, key=keys.__getitem__)
+        return [members[i] for i in ids]
+
     def plan(self, key: GroupKey) -> FeedPlan:
-        spec = self.spec(key)
+        """The feed's ranked items. When no changed article is or would be among them, the last plan stands:
+        an edit deep in a big feed costs a few comparisons, not a ranking of every member."""
+        changed, self.dirty[key] = self.dirty.pop(key, set()), set()
         members = self.members.get(key, {})
-        items = rank(members.values(), spec.sort, self.now, spec.limit, spec.half_life)
-        return FeedPlan(spec, tuple(items), len(members))
+        previous = self.plans.get(key)
+        if previous is not None and changed and previous.spec.sort in self.keys_by:
+            keys = self.keys_by[previous.spec.sort]
+            shown = {a.id for a in previous.items}
+            full = len(previous.items) == previous.spec.limit
+            bound = keys.get(previous.items[-1].id) if full and previous.items else None
+            if all(i not in shown and (i not in members or (bound is not None and keys[i] > bound))
+                   for i in changed) and self.spec(key, previous.items) == previous.spec:
+                self.plans[key] = previous = FeedPlan(previous.spec, previous.items, len(members))
+                return previous
+        spec = self.spec(key)
+        items = tuple(self._rank(spec, members))
+        spec = self.spec(key, items) if key[0] is Family.PROVIDERS else spec
+        self.plans[key] = plan = FeedPlan(spec, items, len(members))
+        return plan
 
 
 def plan_feeds(config: Config, articles: Iterable[Article], now: datetime) -> list[FeedPlan]:

@@ -11,7 +11,6 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from urllib.parse import urljoin
 
 from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.feed import FeedGenerator
@@ -38,7 +37,8 @@ class SiteInfo:
     provider_feeds: dict[str, str] = field(default_factory=dict)  # provider slug → its RSS URL
 
     def url(self, path: str) -> str:
-        return urljoin(self.base_url, path)
+        """An absolute URL for a path relative to the site (base_url always ends with '/')."""
+        return self.base_url + path
 
     def source_of(self, article: Article) -> str | None:
         """The RSS URL of the article's provider feed, when there is one (for RSS <source>)."""

@@ -246,3 +246,40 @@ def test_deleting_many_files_does_not_rescan_the_index_per_file(setup, monkeypat
     builder.build(NOW, paths={str(p) for p in paths})
     assert len(scans) <= 1  # at most one pass, not one per deleted file
     assert all(f"gone{n}.md" not in builder.index.files for n in range(50))
+
+
+def test_edits_below_the_top_of_a_full_feed_match_a_full_build(seeds_dir: Path, tmp_path: Path):
+    """With more members than the limit, an edit that cannot reach the top leaves the feed as it was."""
+    sections = {"defaults": {"limit": 3, "content": "full"},
+                "feeds": [{"name": "hot", "filter": {"min_heat": 100}, "sort": "heat"}]}
+    config = make_config(seeds_dir, tmp_path / "public", **sections)
+    for n in range(8):
+        write_article(seeds_dir, f"a{n}.md", title=f'"Story {n}"', topics="[AI]", heat=str(100 + n),
+                      publishedDateTime=f"2021-02-0{n + 1}T10:00:00Z")
+    builder = Builder(config, workers=1)
+
+    def reference() -> dict[str, bytes]:
+        other = make_config(seeds_dir, tmp_path / "reference", **sections)
+        other = other.model_copy(update={"paths": other.paths.model_copy(update={"state": tmp_path / "ref-state"})})
+        shutil.rmtree(tmp_path / "reference", ignore_errors=True)
+        shutil.rmtree(tmp_path / "ref-state", ignore_errors=True)
+        build(other, now=NOW)
+        return snapshot(tmp_path / "reference")
+
+    try:
+        builder.build(NOW)
+        old = write_article(seeds_dir, "a0.md", title='"Story 0, corrected"', topics="[AI]", heat="100",
+                            publishedDateTime="2021-02-01T10:00:00Z")  # oldest and coolest: not shown anywhere
+        report = builder.build(NOW, paths={str(old)})
+        assert not [f for f in report.written if "topics/ai" in f or f.startswith("feeds/all")]
+        assert snapshot(tmp_path / "public") == reference()
+        write_article(seeds_dir, "a0.md", title='"Story 0, now hot"', topics="[AI]", heat="999",
+                      publishedDateTime="2021-02-01T10:00:00Z")  # jumps to the top of the heat feed
+        report = builder.build(NOW, paths={str(old)})
+        assert "feeds/hot.rss" in report.written
+        assert snapshot(tmp_path / "public") == reference()
+        (seeds_dir / "a7.md").unlink()  # the newest: shown in every date feed
+        builder.build(NOW, paths={str(seeds_dir / "a7.md")})
+        assert snapshot(tmp_path / "public") == reference()
+    finally:
+        builder.close()
