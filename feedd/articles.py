@@ -1,7 +1,7 @@
-"""LOAD: one file → front matter and body, or plain text, or a diagnostic. The only frontmatter/yaml user.
+"""LOAD: one file → front matter and body, or plain text, or a diagnostic. The only frontmatter user.
 
 Every guard that keeps a hostile file from hurting the build lives here: size cap, nesting guard before
-libyaml sees the text, encodings, and a YAML loader that keeps scalars as the author wrote them.
+libyaml sees the text, encodings; feedd.yamlload reads the YAML, keeping scalars as the author wrote them.
 """
 
 from __future__ import annotations
@@ -18,71 +18,18 @@ import yaml
 from frontmatter.default_handlers import YAMLHandler
 
 from feedd.models import Diagnostic
+from feedd.yamlload import load as load_yaml
 
 MAX_NESTING = 64  # libyaml's composer recurses per level; thousands of levels crash the interpreter
 IGNORED_SUFFIXES = ("~", ".swp", ".swo", ".swx", ".tmp", ".part", ".crdownload", ".bak", ".orig")
-
-
-class YamlBool:
-    """A YAML 1.1 boolean that remembers how it was written (`title: no` is the title "no")."""
-
-    __slots__ = ("value", "source")
-
-    def __init__(self, value: bool, source: str) -> None:
-        self.value, self.source = value, source
-
-    def __bool__(self) -> bool:
-        return self.value
-
-    def __repr__(self) -> str:
-        return self.source
-
-
-class YamlInt(int):
-    """An int that remembers its spelling (`1:20` is sexagesimal 80 to YAML, a title to a person)."""
-
-    source: str
-
-
-class YamlFloat(float):
-    source: str
-
-
-def _with_source(cls: type) -> Any:
-    def construct(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
-        base = {YamlInt: yaml.SafeLoader.construct_yaml_int, YamlFloat: yaml.SafeLoader.construct_yaml_float}
-        value = cls(base[cls](loader, node))
-        value.source = node.value
-        return value
-
-    return construct
-
-
-def _construct_bool(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> YamlBool:
-    return YamlBool(yaml.SafeLoader.construct_yaml_bool(loader, node), node.value)
-
-
 _Base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class ArticleLoader(_Base):  # type: ignore[misc, valid-type]
-    """Safe YAML that never builds dates (parsed later, with diagnostics) and keeps scalars' spelling."""
-
-
-ArticleLoader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in _Base.yaml_implicit_resolvers.items()
-}
-ArticleLoader.add_constructor("tag:yaml.org,2002:bool", _construct_bool)
-ArticleLoader.add_constructor("tag:yaml.org,2002:int", _with_source(YamlInt))
-ArticleLoader.add_constructor("tag:yaml.org,2002:float", _with_source(YamlFloat))
-
-
 class ArticleYAMLHandler(YAMLHandler):
-    """python-frontmatter's YAML handler, with feedd's loader."""
+    """python-frontmatter's YAML handler, with feedd's loader (feedd.yamlload)."""
 
     def load(self, fm: str, **kwargs: object) -> Any:
-        return yaml.load(fm, Loader=ArticleLoader)  # noqa: S506 - ArticleLoader is a SafeLoader
+        return load_yaml(fm)
 
 
 HANDLER = ArticleYAMLHandler()
@@ -121,21 +68,22 @@ def _decode(data: bytes) -> tuple[str, str | None]:
 _OPENING = (yaml.FlowSequenceStartToken, yaml.FlowMappingStartToken, yaml.BlockSequenceStartToken,
             yaml.BlockMappingStartToken)
 _CLOSING = (yaml.FlowSequenceEndToken, yaml.FlowMappingEndToken, yaml.BlockEndToken)
+_BRACKET = re.compile(r"[\[\]{}]")
+_DEEP_INDENT = re.compile(rf"^[ \t\-?:]{{{2 * MAX_NESTING + 1}}}", re.MULTILINE)
 
 
 def _too_deep(front: str) -> bool:
     """Cheap upper bound on YAML nesting, checked before libyaml ever sees the text."""
     depth = deepest = 0
-    for ch in front:
+    for ch in _BRACKET.findall(front):
         if ch in "[{":
             depth += 1
             deepest = max(deepest, depth)
-        elif ch in "]}":
+        else:
             depth = max(depth - 1, 0)
     if deepest > MAX_NESTING:
         return True
-    indent = re.compile(r"^[ \t\-?:]*", re.MULTILINE)
-    if any(len(m.group(0)) > 2 * MAX_NESTING for m in indent.finditer(front)):
+    if _DEEP_INDENT.search(front):
         return True
     if front.count("[") + front.count("{") <= MAX_NESTING:
         return False  # block nesting needs indentation (checked above); flow nesting needs brackets

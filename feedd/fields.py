@@ -12,9 +12,9 @@ from datetime import UTC, date, datetime, time, tzinfo
 from typing import Any
 from urllib.parse import urlsplit
 
-from feedd.articles import YamlBool, YamlFloat, YamlInt
 from feedd.models import Article, Diagnostic, Image, Provider, Related
 from feedd.text import one_line, repair
+from feedd.yamlload import YamlBool, YamlFloat, YamlInt
 
 MAX_TOPICS = 50
 MAX_RELATED = 20
@@ -22,6 +22,9 @@ MAX_IMAGES = 10
 MAX_TITLE = 1000
 MAX_EXCERPT = 5000
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# An ordinary absolute http(s) URL: ASCII host name, optional short port, no whitespace or control character.
+# Everything it matches passes the full check in Fields.url unchanged; anything else takes the full check.
+_PLAIN_URL = re.compile(r"[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9][A-Za-z0-9.-]*(?::[0-9]{1,4})?(?:[/?#][^\s\x00-\x1f]*)?")
 _MISSING = object()  # `published` absent, unlike `published:` written with no value
 
 
@@ -57,6 +60,8 @@ class Fields:
         if value is None or value == "":
             return None
         text = value.strip() if isinstance(value, str) else None
+        if text and _PLAIN_URL.fullmatch(text):
+            return text
         try:
             parts = urlsplit(text) if text else None
             _ = parts and parts.port  # a port not a number in 0-65535 raises here, not later in article_id

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from feedd import fields
 from feedd.articles import HANDLER
 from feedd.fields import MAX_RELATED, MAX_TITLE, MAX_TOPICS, article_id, to_article
 from feedd.models import Article
@@ -306,3 +307,19 @@ def test_body_passed_through():
     article, _ = to_article(REL, meta_of("title: T\nwebUrl: https://e.com/x\npublishedDateTime: 2021-01-01\n"), UTC,
                             "Body text")
     assert article.body == "Body text"
+
+
+@pytest.mark.parametrize("url", [
+    "https://example.com/a", "HTTP://Example.COM:8080/a?b=c#d", " https://x.io ", "https://x.io:0/", "http://a.b-c.de/ü",
+    "https://x.io:9999", "https://x.io:99999/", "https://x.io:/", "https://-x.io/", "https://x.io/a b", "https://x.io/\t",
+    "https://x.io/a\u2028b", "https://u@x.io/", "https://[::1]/", "ftp://x.io/", "https:///a", "https://x.io?q", "http://1",
+])
+def test_url_fast_path_agrees_with_the_full_check(monkeypatch, url):
+    """Ordinary http(s) URLs skip urlsplit; the answer and its diagnostics are what the full check gives."""
+    def check() -> tuple:
+        f = fields.Fields(REL, ZoneInfo("UTC"))
+        return f.url("webUrl", url), [d.reason for d in f.diagnostics]
+
+    fast = check()
+    monkeypatch.setattr(fields, "_PLAIN_URL", re.compile(r"(?!)"))
+    assert fast == check()

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import ftfy
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from feedd.text import body_html, match_key, one_line, paragraphs, repair
+from feedd.text import _FTFY, _XML_ILLEGAL, body_html, match_key, one_line, paragraphs, repair
 
 
 @pytest.mark.parametrize("broken, fixed", [
@@ -73,3 +76,16 @@ def test_paragraphs_split_on_blank_lines_and_join_lines():
 def test_body_html_escapes_markup(text, html):
     assert body_html(text) == html
     assert "<script" not in body_html(text)
+
+
+# Characters each of ftfy's steps reacts to (mojibake, C1, line breaks, controls, decomposed accents) and plain ones.
+_TRICKY_CHARS = "aZ é’“”—Ã©â€™\x80\x85\x9d\r\n\u2028\u2029\x7f\ufeff\u206a\ufff9\u0301e\u00a0Â ½日🤖\x00\x1b"
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=st.sampled_from(_TRICKY_CHARS), max_size=30) | st.text(max_size=30))
+def test_repair_skips_ftfy_only_where_ftfy_would_change_nothing(value):
+    """The cheap gate in front of ftfy never changes the result: repair() equals always running fix_text."""
+    cleaned = _XML_ILLEGAL.sub("", value)
+    expected = cleaned if cleaned.isascii() else ftfy.fix_text(cleaned, _FTFY)
+    assert repair(value)[0] == expected
