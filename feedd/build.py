@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from feedd.config import Config
 from feedd.index import ArticleIndex
 from feedd.membership import Feeds
-from feedd.models import Article, BuildReport, Diagnostic, Family, FeedPlan, FeedSpec, FeedSummary
+from feedd.models import Article, BuildReport, Diagnostic, Family, FeedPlan, FeedSpec, FeedSummary, feed_path
 from feedd.pages import render_index, render_opml, render_preview
 from feedd.pool import process_pool
 from feedd.publish import clean_temp_files, managed_files, publish_many, remove
@@ -58,6 +58,7 @@ class Builder:
         self.listed: list[tuple] | None = None  # what index.html and feeds.opml show, to skip re-rendering
         self.embargoes: list[tuple[datetime, str]] = []
         self.states: dict[str, str] = {}  # article id → published | withheld | embargoed
+        self.retry: set[str] = set()  # feeds whose last render or write failed
 
     def close(self) -> None:
         self.index.close()
@@ -79,12 +80,12 @@ class Builder:
         keys = feeds.keys()
         site = self._site(keys)
 
-        jobs, plans = [], {}
+        jobs = []
         for key in keys:
-            plan = feeds.plan(key) if key in touched or plan_missing(self, key) else None
-            if plan is None:
-                continue
-            plans[key] = plan
+            path = feed_path(*key)
+            if key not in touched and path in self.summaries and path not in self.retry:
+                continue  # untouched, and published by this builder
+            plan = feeds.plan(key)
             fingerprint = self._fingerprint(site, plan)
             if write and self.published.get(plan.spec.path) == fingerprint and self._files_exist(plan.spec):
                 self.summaries.setdefault(plan.spec.path, self._summary(plan))
@@ -92,17 +93,17 @@ class Builder:
                 continue
             jobs.append((key, plan, fingerprint))
         outputs, fingerprints = self._render(site, jobs, report)
-        current = {_path(k) for k in keys}
+        current = {feed_path(*k) for k in keys}
         gone = (set(self.summaries) | (set(self.published) if paths is None else set())) - current
         for path in gone:
             self.summaries.pop(path, None)
             fingerprints[path] = None
-        listed = [(s.spec, s.count, s.updated) for s in (self.summaries[p] for p in self._ordered(keys, plans))]
+        paths_in_order = (feed_path(*key) for key in keys)
+        report.feeds = [self.summaries[p] for p in paths_in_order if p in self.summaries]
+        listed = [(s.spec, s.count, s.updated) for s in report.feeds]
         if listed != self.listed or not write:
-            summaries = [self.summaries[p] for p in self._ordered(keys, plans)]
-            outputs["index.html"] = render_index(site, summaries)
-            outputs["feeds.opml"] = render_opml(site, summaries)
-        report.feeds = [self.summaries[p] for p in self._ordered(keys, plans)]
+            outputs["index.html"] = render_index(site, report.feeds)
+            outputs["feeds.opml"] = render_opml(site, report.feeds)
         if write:
             self._publish(outputs, fingerprints, current, full=paths is None, report=report)
             if not report.failed:
@@ -110,9 +111,6 @@ class Builder:
         self._finish(report, changes.changed if paths is not None else None, now)
         report.duration = time.perf_counter() - started
         return report
-
-    def _ordered(self, keys: list[GroupKey], plans: dict[GroupKey, FeedPlan]) -> list[str]:
-        return [p for p in map(_path, keys) if p in self.summaries]
 
     # -- membership ----------------------------------------------------------------------------------
     def _update_membership(self, ids: set[str], now: datetime, rescan: bool) -> set[GroupKey]:
@@ -203,7 +201,9 @@ class Builder:
                 reason = f"render failed, previous files kept: {result}"
                 report.diagnostics.append(Diagnostic(spec.path, "error", reason))
                 self.summaries[spec.path] = self._summary(plan)  # still listed: its old files are served
+                self.retry.add(spec.path)
                 continue
+            self.retry.discard(spec.path)
             files, shown = result
             outputs.update(files)
             self.summaries[spec.path] = FeedSummary(spec, shown, updated(plan.items[:shown]) if shown else None)
@@ -224,6 +224,7 @@ class Builder:
             report.failed.append(rel)
             report.diagnostics.append(Diagnostic(rel, "error", f"{reason}; previous file kept"))
             fingerprints.pop(rel.rsplit(".", 1)[0], None)  # not recorded as published: retried next build
+            self.retry.add(rel.rsplit(".", 1)[0])
         gone = {f"{path}.{ext}" for path, fp in fingerprints.items() if fp is None and path not in current
                 for ext in ("rss", "atom", "json", "html")}
         if full:  # also anything a previous config or version left behind
@@ -261,16 +262,6 @@ class Builder:
         else:
             self.states[article_id] = "withheld" if not article.published else \
                 "published" if is_visible(article, now) else "embargoed"
-
-
-def _path(key: GroupKey) -> str:
-    family, slug = key
-    return f"feeds/{slug}" if family in (Family.ALL, Family.CONFIGURED) else f"feeds/{family.value}/{slug}"
-
-
-def plan_missing(builder: Builder, key: GroupKey) -> bool:
-    """A feed not rendered in this process yet (first build, or new) must be planned."""
-    return _path(key) not in builder.summaries
 
 
 def build(config: Config, now: datetime | None = None, write: bool = True) -> BuildReport:

@@ -78,6 +78,13 @@ class Family(StrEnum):
     PROVIDERS = "providers"
 
 
+def feed_path(family: Family, slug: str) -> str:
+    """Where a feed's files go, without extension: `feeds/all`, `feeds/<name>`, `feeds/topics/<slug>`."""
+    if family in (Family.ALL, Family.CONFIGURED):
+        return f"feeds/{slug}"
+    return f"feeds/{family.value}/{slug}"
+
+
 @dataclass(frozen=True, slots=True)
 class FeedSpec:
     """One feed to publish: what goes in it and how it is ranked and rendered."""
@@ -97,9 +104,7 @@ class FeedSpec:
     @property
     def path(self) -> str:
         """Output path without extension, relative to the output folder."""
-        if self.family in (Family.ALL, Family.CONFIGURED):
-            return f"feeds/{self.slug}"
-        return f"feeds/{self.family.value}/{self.slug}"
+        return feed_path(self.family, self.slug)
 
 
 @dataclass(frozen=True, slots=True)
