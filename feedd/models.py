@@ -35,11 +35,6 @@ class Provider:
     domain: str | None = None
     logo: str | None = None
 
-    @property
-    def key(self) -> str:
-        """What groups a provider's articles: its domain, else its name."""
-        return (self.domain or self.name).casefold()
-
 
 @dataclass(frozen=True, slots=True)
 class Related:

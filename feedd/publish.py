@@ -49,16 +49,6 @@ def _stage(path: Path, data: bytes, sync: bool) -> str:
     return temp
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    temp = _stage(path, data, sync=True)
-    try:
-        os.replace(temp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise
-
-
 def _same_time(gz: Path | str, source: Path | str) -> None:
     """Give a .gz sibling its file's mtime: servers skip a sibling older than its file (a stale one), and
     nginx's Last-Modified for gzip then equals the identity one."""
@@ -75,18 +65,10 @@ def _current(path: Path) -> bytes | None:
 
 def write_if_changed(root: Path, rel: str, data: bytes) -> bool:
     """Publish one file (and its .gz sibling); True when the bytes on disk changed."""
-    path = confined(root, rel)
-    try:
-        changed = _current(path) != data
-        gz = path.with_name(path.name + ".gz")
-        if changed:
-            _atomic_write(path, data)
-        if path.suffix in COMPRESSIBLE and (changed or not gz.exists()):
-            _atomic_write(gz, gzip.compress(data, compresslevel=9, mtime=0))
-            _same_time(gz, path)
-    except OSError as exc:
-        raise PublishError(rel, f"cannot write: {exc.strerror or exc}") from None
-    return changed
+    written, _, failed = publish_many(root, {rel: data})
+    if rel in failed:
+        raise PublishError(rel, failed[rel])
+    return bool(written)
 
 
 BATCH_SYNC = 8  # from this many files on, one sync() for the batch beats one fsync() per file
@@ -101,7 +83,7 @@ def publish_many(root: Path, outputs: dict[str, bytes]) -> tuple[list[str], list
     written: list[str] = []
     unchanged: list[str] = []
     failed: dict[str, str] = {}
-    staged: list[tuple[str, list[tuple[str, Path]]]] = []
+    staged: list[tuple[str, bool, list[tuple[str, Path]]]] = []
     sync_each = len(outputs) < BATCH_SYNC
     for rel, data in sorted(outputs.items()):
         moves: list[tuple[str, Path]] = []
@@ -122,16 +104,16 @@ def publish_many(root: Path, outputs: dict[str, bytes]) -> tuple[list[str], list
             failed[rel] = exc.reason if isinstance(exc, PublishError) else f"cannot write: {exc.strerror or exc}"
             continue
         if moves:
-            staged.append((rel, moves))
+            staged.append((rel, changed, moves))
         else:
             unchanged.append(rel)
     if staged and not sync_each:
         os.sync()
-    for rel, moves in staged:
+    for rel, changed, moves in staged:
         try:
             for temp, final in moves:  # the .gz first: a reader never gets a stale sibling of a new file
                 os.replace(temp, final)
-            written.append(rel)
+            (written if changed else unchanged).append(rel)  # a restored .gz alone changes no bytes served
         except OSError as exc:
             for temp, _ in moves:
                 with contextlib.suppress(OSError):
