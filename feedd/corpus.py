@@ -32,7 +32,7 @@ class Entry(NamedTuple):
     is_dir: bool = False
 
 
-@dataclass
+@dataclass(slots=True)  # one per file, 133k at 100k articles: no per-instance __dict__
 class Parsed:
     """One file, read: an article (without its body), a full text, or nothing but diagnostics."""
 
