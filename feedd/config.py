@@ -87,7 +87,7 @@ class Server(_Model):
 
 class Service(_Model):
     watch: bool = True
-    debounce: float = Field(0.1, ge=0, le=60)
+    debounce: float = Field(0.05, ge=0, le=60)
     rescan_interval: Duration = timedelta(minutes=5)
 
     @field_validator("rescan_interval")

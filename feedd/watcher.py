@@ -54,7 +54,7 @@ class Watcher:
 
     def __init__(self, articles: Path, config_file: Path | None,
                  on_change: Callable[[set[str], set[str] | None], None],
-                 debounce: float = 0.1, max_delay: float = 2.0) -> None:
+                 debounce: float = 0.05, max_delay: float = 2.0) -> None:
         self.articles, self.config_file = articles, config_file
         self.on_change, self.debounce, self.max_delay = on_change, debounce, max_delay
         self._observer = Observer()
