@@ -59,6 +59,7 @@ class Builder:
         self.embargoes: list[tuple[datetime, str]] = []
         self.states: dict[str, str] = {}  # article id → published | withheld | embargoed
         self.retry: set[str] = set()  # feeds whose last render or write failed
+        self.swept = False  # stale files from before this builder removed (a walk of the output folder)
 
     def close(self) -> None:
         self.index.close()
@@ -227,9 +228,10 @@ class Builder:
             self.retry.add(rel.rsplit(".", 1)[0])
         gone = {f"{path}.{ext}" for path, fp in fingerprints.items() if fp is None and path not in current
                 for ext in ("rss", "atom", "json", "html")}
-        if full:  # also anything a previous config or version left behind
+        if full and not self.swept:  # once per builder: anything a previous config or version left behind
             produced = {f"{p}.{ext}" for p in current for ext in ("rss", "atom", "json", "html")}
             gone |= managed_files(root) - produced - {"index.html", "feeds.opml"}
+            self.swept = not report.failed
         for rel in sorted(gone):
             if (root / rel).exists():
                 try:

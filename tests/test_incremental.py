@@ -304,3 +304,15 @@ def test_a_feed_whose_render_failed_is_retried_by_the_next_build(setup, monkeypa
     report = builder.build(NOW, paths=set())  # nothing changed on disk: the failed feed is retried anyway
     assert "feeds/topics/robots.rss" in report.written
     assert snapshot(tmp_path / "public") == full_build_of(articles, tmp_path, NOW)
+
+
+def test_files_left_by_an_earlier_config_are_removed_by_the_first_build(seeds_dir: Path, tmp_path: Path):
+    out = tmp_path / "public"
+    (out / "feeds" / "topics").mkdir(parents=True)
+    (out / "feeds" / "topics" / "retired.rss").write_bytes(b"<rss/>")
+    (out / "feeds" / "topics" / "retired.rss.gz").write_bytes(b"x")
+    (out / "notes.txt").write_bytes(b"not ours")  # outside feeds/: never touched
+    report = build(make_config(seeds_dir, out), now=NOW)
+    assert "feeds/topics/retired.rss" in report.removed
+    assert not (out / "feeds" / "topics" / "retired.rss.gz").exists()
+    assert (out / "notes.txt").read_bytes() == b"not ours"
