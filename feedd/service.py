@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from feedd.build import Builder
@@ -173,7 +173,3 @@ class Service:
             details["diagnostics"] = report.open_diagnostics
         healthy = (report is not None and report.ok) or (self.config.paths.output / "index.html").is_file()
         return details, healthy
-
-    @staticmethod
-    def now() -> datetime:
-        return datetime.now(UTC)
