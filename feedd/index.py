@@ -37,10 +37,6 @@ class Changes:
     changed: set[str] = field(default_factory=set)
     removed: set[str] = field(default_factory=set)
     ids: set[str] = field(default_factory=set)
-    full: bool = False
-
-    def __bool__(self) -> bool:
-        return bool(self.changed or self.removed)
 
 
 class ArticleIndex:
@@ -124,7 +120,7 @@ class ArticleIndex:
     def refresh(self, paths: Iterable[str] | None = None) -> Changes:
         """Bring the index up to date: the whole folder (paths=None) or just the given absolute paths."""
         root = self.config.paths.articles
-        changes = Changes(full=paths is None)
+        changes = Changes()
         if paths is None:
             listing = {entry.rel: entry for entry in list_files(root)} if root.is_dir() else {}
             changes.removed = set(self.files) - set(listing)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import importlib
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
@@ -49,3 +50,21 @@ def write_article(folder: Path, name: str, **fields) -> Path:
     path = folder / name
     path.write_text("\n".join(lines), encoding="utf-8")
     return path
+
+
+@pytest.fixture
+def fail_render(monkeypatch):
+    """fail_render("feeds/topics/ai") makes rendering that one feed raise; restore() undoes it."""
+    module = importlib.import_module("feedd.build")  # `feedd.build` as an attribute is the build() function
+    real = module.render_feed
+
+    def fail(path: str):
+        def broken(site, spec, items, fmt):
+            if spec.path == path:
+                raise RuntimeError("boom")
+            return real(site, spec, items, fmt)
+
+        monkeypatch.setattr(module, "render_feed", broken)
+
+    fail.restore = lambda: monkeypatch.setattr(module, "render_feed", real)
+    return fail

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import logging
 import shutil
 import time
@@ -286,21 +285,13 @@ def test_edits_below_the_top_of_a_full_feed_match_a_full_build(seeds_dir: Path, 
         builder.close()
 
 
-def test_a_feed_whose_render_failed_is_retried_by_the_next_build(setup, monkeypatch):
+def test_a_feed_whose_render_failed_is_retried_by_the_next_build(setup, fail_render):
     articles, tmp_path, builder = setup
     new = write_article(articles, "new.md", title='"Robots"', topics="[Robots]")
-    module = importlib.import_module("feedd.build")  # `feedd.build` as an attribute is the build() function
-    real = module.render_feed
-
-    def broken(site, spec, items, fmt):
-        if spec.path == "feeds/topics/robots":
-            raise RuntimeError("disk gremlin")
-        return real(site, spec, items, fmt)
-
-    monkeypatch.setattr(module, "render_feed", broken)
+    fail_render("feeds/topics/robots")
     report = builder.build(NOW, paths={str(new)})
     assert report.failed == ["feeds/topics/robots"]
-    monkeypatch.setattr(module, "render_feed", real)
+    fail_render.restore()
     report = builder.build(NOW, paths=set())  # nothing changed on disk: the failed feed is retried anyway
     assert "feeds/topics/robots.rss" in report.written
     assert snapshot(tmp_path / "public") == full_build_of(articles, tmp_path, NOW)
