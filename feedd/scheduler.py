@@ -29,6 +29,12 @@ class Scheduler:
         self._scheduler.add_job(self._request, "interval", seconds=interval.total_seconds(), args=["rescan"],
                                 id=RESCAN, replace_existing=True)
 
+    def replan(self) -> None:
+        """After a clock jump: the next rescan one interval from now, and every job checked at once."""
+        if self._scheduler.running:
+            self.set_rescan_interval(self._interval)
+            self._scheduler.wakeup()
+
     def schedule_embargo(self, due: datetime | None) -> None:
         """Rebuild at the moment the next embargoed article becomes due (or cancel: None)."""
         if due is None:

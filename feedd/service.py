@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from feedd.build import Builder
+from feedd.clock import Clock, ClockWatch
 from feedd.config import Config
 from feedd.errors import FeeddError
 from feedd.metrics import Metrics
@@ -41,6 +42,8 @@ class Service:
         self.scheduler = Scheduler(self.request_build, config.service.rescan_interval)
         self.watcher: Watcher | None = None
         self._replace_builder = False
+        self.clock = Clock()
+        self._clock_watch = ClockWatch(self._on_clock_jump)
 
     # -- lifecycle -------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -51,10 +54,12 @@ class Service:
         self.scheduler.start()
         self._schedule_embargo()
         self._start_watcher()
+        self._clock_watch.start()
 
     def stop(self) -> None:
         self._stopped.set()
         self._wake.set()
+        self._clock_watch.stop()
         if self.watcher:
             self.watcher.stop()
         self.scheduler.shutdown()
@@ -90,6 +95,11 @@ class Service:
             self.reload("config file changed")
         if "articles" in kinds:
             self.request_build("files changed" if paths is not None else "events lost: rescan", paths)
+
+    def _on_clock_jump(self, seconds: float) -> None:
+        log.warning("the system clock jumped %+.1f s: rescheduling the rescan and the embargo job", seconds)
+        self.scheduler.replan()
+        self.request_build("clock jumped")
 
     def reload(self, why: str = "SIGHUP") -> bool:
         """Load the config again; an invalid one is logged and the current one stays in force."""
@@ -132,7 +142,7 @@ class Service:
     def _build(self, reasons: set[str], paths: set[str] | None) -> None:
         assert self.builder is not None
         try:
-            report = self.builder.build(paths=paths)
+            report = self.builder.build(now=self.clock.now(), paths=paths)
         except Exception as exc:  # the published files are untouched: the last good feeds stay online
             log.exception("build failed (%s); previous feeds stay online", ", ".join(sorted(reasons)))
             self.last_error = f"build failed: {exc}"

@@ -37,13 +37,14 @@ def write_config(path: Path, articles: Path, port: int, title: str = "Daemon tes
 class Daemon:
     """`feedd run -c CONFIG --port PORT`, with its stderr collected for assertions."""
 
-    def __init__(self, config: Path, port: int, *args: str, command: str = "run") -> None:
+    def __init__(self, config: Path, port: int, *args: str, command: str = "run",
+                 env: dict[str, str] | None = None) -> None:
         self.port = port
         self.base = f"http://127.0.0.1:{port}"
         self.log: list[str] = []
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "feedd", command, "-c", str(config), "--port", str(port), *args],
-            stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
         )
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
