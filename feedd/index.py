@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from feedd.config import Config
-from feedd.corpus import Entry, Parsed, list_files, stat_entry
+from feedd.corpus import Entry, Parsed, list_files, rel_name, stat_entry
 from feedd.models import Article, Diagnostic
 from feedd.pool import process_pool
 from feedd.records import Row, from_record, full_article, parse_rows
@@ -51,6 +51,7 @@ class ArticleIndex:
         self.winners: dict[str, Article] = {}  # article id → the article every feed sees
         self.ids_by_key: dict[str, set[str]] = defaultdict(set)  # title key → winning article ids
         self.rejected = self.orphans = self.open_diagnostics = 0  # running counts, for every build's report
+        self._diagnostics: list[Diagnostic] | None = None  # the whole folder's, until a file changes
         self.db = self._open(persist)
         self._load()
 
@@ -131,7 +132,7 @@ class ArticleIndex:
                 if entry is None:  # gone: a file we know, or a folder with files under it
                     absolute = Path(os.path.abspath(path))
                     if absolute.is_relative_to(root.resolve()):
-                        rel = absolute.relative_to(root.resolve()).as_posix()
+                        rel = rel_name(absolute.relative_to(root.resolve()).as_posix())
                         if rel in self.files:
                             changes.removed.add(rel)
                         else:
@@ -158,6 +159,8 @@ class ArticleIndex:
                 self.db.execute("BEGIN")
                 self.db.executemany("DELETE FROM files WHERE rel = ?", [(r,) for r in changes.removed])
         self._resolve(changes.ids)
+        if changes.changed or changes.removed:
+            self._diagnostics = None
         return changes
 
     def _parse(self, entries: list[Entry]) -> Iterable[Parsed]:
@@ -276,7 +279,13 @@ class ArticleIndex:
         return own if source in (None, article.source) else own + self.files[source].digest
 
     def diagnostics(self) -> list[Diagnostic]:
-        """Every file's own diagnostics, then what only the whole folder shows."""
+        """Every file's own diagnostics, then what only the whole folder shows (kept while nothing changes:
+        sorting them is a third of a no-op rescan of a large folder)."""
+        if self._diagnostics is None:
+            self._diagnostics = self._folder_diagnostics()
+        return list(self._diagnostics)
+
+    def _folder_diagnostics(self) -> list[Diagnostic]:
         found = [d for rel in sorted(self.files) for d in self.files[rel].diagnostics]
         for rels in (self.by_id[i] for i in sorted(self.by_id)):
             if len(rels) > 1:

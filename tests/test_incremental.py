@@ -307,3 +307,21 @@ def test_files_left_by_an_earlier_config_are_removed_by_the_first_build(seeds_di
     assert "feeds/topics/retired.rss" in report.removed
     assert not (out / "feeds" / "topics" / "retired.rss.gz").exists()
     assert (out / "notes.txt").read_bytes() == b"not ours"
+
+
+
+def test_rescan_diagnostics_follow_the_folder(setup):
+    """The folder-wide diagnostics are kept between rescans only while nothing changes."""
+    articles, tmp_path, builder = setup
+
+    def messages(report) -> list[str]:
+        return sorted(str(d) for d in report.diagnostics)
+
+    before = messages(builder.build(NOW))
+    copy = articles / "zz-copy.txt"
+    shutil.copy(articles / "000_8e0c099ee215eaaa.txt", copy)  # a second file with the same link
+    after = messages(builder.build(NOW))
+    assert any("zz-copy.txt" in m and "same link" in m for m in after)
+    assert after == messages(build(make_config(articles, tmp_path / "other"), now=NOW, write=False))
+    copy.unlink()
+    assert messages(builder.build(NOW)) == before
