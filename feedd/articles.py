@@ -10,6 +10,7 @@ import codecs
 import os
 import re
 import stat
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ import yaml
 from frontmatter.default_handlers import YAMLHandler
 
 from feedd.models import Diagnostic
+from feedd.yamlload import YamlBool
 from feedd.yamlload import load as load_yaml
 
 MAX_NESTING = 64  # libyaml's composer recurses per level; thousands of levels crash the interpreter
@@ -55,13 +57,20 @@ def _decode(data: bytes) -> tuple[str, str | None]:
     for bom, codec in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
                        (codecs.BOM_UTF16_BE, "utf-16")):
         if data.startswith(bom):
-            try:
-                return data.decode(codec), None if codec == "utf-8-sig" else f"decoded as {codec.upper()}"
+            try:  # surrogatepass: a lone surrogate is one bad character (removed later), not a binary file
+                text = data.decode(codec, "surrogatepass")
+                return text, None if codec == "utf-8-sig" else f"decoded as {codec.upper()}"
             except UnicodeDecodeError:
                 break
     try:
         return data.decode("utf-8"), None
     except UnicodeDecodeError as exc:
+        try:  # UTF-8 but for encoded surrogates (CESU-8, WTF-8): pair them up; a lone one is removed later
+            text = data.decode("utf-8", "surrogatepass")
+            text = text.encode("utf-16", "surrogatepass").decode("utf-16", "surrogatepass")
+            return text, f"not valid UTF-8 (byte {exc.start}): encoded surrogates (CESU-8) read as UTF-8"
+        except UnicodeDecodeError:
+            pass
         return data.decode("cp1252", errors="replace"), f"not valid UTF-8 (byte {exc.start}); decoded as Windows-1252"
 
 
@@ -69,6 +78,16 @@ _OPENING = (yaml.FlowSequenceStartToken, yaml.FlowMappingStartToken, yaml.BlockS
             yaml.BlockMappingStartToken)
 _CLOSING = (yaml.FlowSequenceEndToken, yaml.FlowMappingEndToken, yaml.BlockEndToken)
 _BRACKET = re.compile(r"[\[\]{}]")
+# Characters libyaml refuses anywhere in a stream (C0 but tab/LF/CR, DEL, surrogates, U+FFFE/U+FFFF; XML forbids
+# them too but DEL): one stray control byte from a scraper would otherwise skip the whole article.
+_YAML_REFUSED = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
+# C1 controls (but NEL), which libyaml refuses too, are nearly always Windows-1252 bytes read as Latin-1
+# (`â\x80\x99` for `’`): read them as Windows-1252, as ftfy would, so the mojibake repair can undo them.
+_C1 = re.compile("[\x80-\x84\x86-\x9f]")
+# Binary data: C0 controls other than tab, line breaks and ESC, more than text holds (not just NULs: compressed
+# data such as an image has few).
+_BINARY = re.compile("[\x00-\x08\x0e-\x1a\x1c-\x1f]")
+_TOP_KEY = re.compile(r"^([A-Za-z_][\w-]*)[ \t]*:(?=[ \t]|$)", re.MULTILINE)
 _DEEP_INDENT = re.compile(rf"^[ \t\-?:]{{{2 * MAX_NESTING + 1}}}", re.MULTILINE)
 
 
@@ -121,6 +140,28 @@ def _read_bytes(path: Path, max_bytes: int) -> bytes:
         os.close(fd)
 
 
+def _windows_1252(match: re.Match[str]) -> str:
+    try:
+        return match.group().encode("latin-1").decode("cp1252")
+    except UnicodeDecodeError:  # the five bytes Windows-1252 leaves undefined
+        return ""
+
+
+def _duplicate_keys(rel: str, front: str, meta: dict[str, Any]) -> list[Diagnostic]:
+    """YAML keeps the last of two equal keys, silently: say so, and fail closed on a repeated `published`."""
+    counts = Counter(_TOP_KEY.findall(front))  # a Counter: list.count per key is quadratic in 100k keys
+    repeated = sorted(k for k, n in counts.items() if n > 1 and k in meta and k != "published")
+    found = []
+    if counts["published"] > 1 and "published" in meta:  # e.g. `published: false` added above a `published: true`
+        meta["published"] = YamlBool(False, "repeated")
+        found.append(Diagnostic(rel, "error", "published: given more than once; withheld"))
+    if repeated:
+        names = ", ".join(repr(k) for k in repeated[:5])
+        more = f" and {len(repeated) - 5:,} more" if len(repeated) > 5 else ""  # one line, however many
+        found.append(Diagnostic(rel, "warning", f"front matter: {names}{more} given more than once; the last is used"))
+    return found
+
+
 def read_file(path: Path, rel: str, max_bytes: int) -> FileContent | None:
     """Read one file. None when it vanished; diagnostics explain anything skipped or repaired."""
     content = FileContent(rel)
@@ -136,10 +177,10 @@ def read_file(path: Path, rel: str, max_bytes: int) -> FileContent | None:
     text, how = _decode(data)
     if how:
         note(Diagnostic(rel, "warning", how))
+    if _BINARY.search(text) and len(_BINARY.findall(text)) > len(text) // 20:  # random bytes: 10%
+        note(Diagnostic(rel, "error", "skipped: binary file"))
+        return content
     if "\x00" in text:
-        if text.count("\x00") > len(text) // 100:
-            note(Diagnostic(rel, "error", "skipped: binary file"))
-            return content
         text = text.replace("\x00", "")
         note(Diagnostic(rel, "warning", "removed NUL bytes"))
     text = text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff")
@@ -151,6 +192,12 @@ def read_file(path: Path, rel: str, max_bytes: int) -> FileContent | None:
     except ValueError:
         note(Diagnostic(rel, "error", "skipped: front matter is never closed (no second '---' line)"))
         return content
+    front, removed = _YAML_REFUSED.subn("", front)
+    if removed:
+        note(Diagnostic(rel, "warning", f"front matter: removed {removed} control character(s) YAML does not allow"))
+    front, c1 = _C1.subn(_windows_1252, front)
+    if c1:
+        note(Diagnostic(rel, "warning", f"front matter: read {c1} C1 control character(s) as Windows-1252"))
     if _too_deep(front):
         note(Diagnostic(rel, "error", f"skipped: front matter nested deeper than {MAX_NESTING} levels"))
         return content
@@ -171,6 +218,7 @@ def read_file(path: Path, rel: str, max_bytes: int) -> FileContent | None:
         kind = "empty" if meta is None else f"a {type(meta).__name__}, not a mapping of fields"
         note(Diagnostic(rel, "error", f"skipped: front matter is {kind}"))
         return content
+    content.diagnostics += _duplicate_keys(rel, front, meta)
     content.meta = meta
     content.text = body.strip()
     return content

@@ -7,6 +7,7 @@ What only the whole folder shows (duplicate ids, which full text belongs to whic
 from __future__ import annotations
 
 import os
+import re
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
@@ -19,6 +20,7 @@ from feedd.fields import to_article
 from feedd.models import Article, Diagnostic
 from feedd.text import match_key, repair
 
+_CONTROL = re.compile("[\x00-\x1f\x7f]")
 Signature = tuple[int, int, int]  # size, mtime_ns, inode: a changed file changes at least one
 
 
@@ -48,6 +50,16 @@ class Parsed:
     digest: str = ""  # of the stored record and body: set by the index
 
 
+def rel_name(name: str) -> str:
+    """A file name as the index can store it: bytes that are not UTF-8 (os.fsdecode's surrogates) as \\xNN.
+
+    SQLite, JSON logs and stdout refuse lone surrogates: one such name used to crash every build. Control
+    characters are escaped too (`\\n`), so a name cannot forge a line of `feedd check` or of the log.
+    """
+    text = name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
 def _signature(info: os.stat_result) -> Signature:
     return (info.st_size, info.st_mtime_ns, info.st_ino)
 
@@ -58,7 +70,7 @@ def stat_entry(root: Path, path: Path) -> Entry | None:
     absolute = Path(os.path.abspath(path))
     if not absolute.is_relative_to(root) or absolute == root:
         return None
-    rel = absolute.relative_to(root).as_posix()
+    rel = rel_name(absolute.relative_to(root).as_posix())
     if any(is_ignored(part) for part in rel.split("/")):
         return None
     try:
@@ -98,7 +110,7 @@ def list_files(root: Path, folder: Path | None = None, prefix: str = "") -> Iter
         for entry in entries:
             if is_ignored(entry.name):
                 continue
-            name = f"{rel}{entry.name}"
+            name = f"{rel}{rel_name(entry.name)}"
             path = entry.path
             try:
                 if entry.is_symlink():

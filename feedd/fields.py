@@ -26,6 +26,8 @@ _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # Everything it matches passes the full check in Fields.url unchanged; anything else takes the full check.
 _PLAIN_URL = re.compile(r"[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9][A-Za-z0-9.-]*(?::[0-9]{1,4})?(?:[/?#][^\s\x00-\x1f]*)?")
 _MISSING = object()  # `published` absent, unlike `published:` written with no value
+# A host name (letters of any script, digits, inner `-` or `_`, dot-separated): the domain becomes https://<domain>/.
+_DOMAIN = re.compile(r"[^\W_](?:[\w-]*[^\W_])?(?:\.[^\W_](?:[\w-]*[^\W_])?)*")
 
 
 class Fields:
@@ -149,13 +151,16 @@ def article_id(link: str | None, rel: str) -> str:
 def _images(f: Fields, name: str, value: Any) -> tuple[Image, ...]:
     if not isinstance(value, list):
         return ()
-    images = []
+    images, missing = [], 0
     for item in value[:MAX_IMAGES]:
         url = f.url(f"{name}.url", item.get("url")) if isinstance(item, dict) else None
+        missing += not (isinstance(item, dict) and item.get("url"))  # a bad url has its own diagnostic
         if url:
             w, h = item.get("width"), item.get("height")
             images.append(Image(url, int(w) if isinstance(w, int) and w > 0 else None,
                                 int(h) if isinstance(h, int) and h > 0 else None))
+    if missing:
+        f.note("warning", f"{name}: {missing} without a url; ignored")
     return tuple(images)
 
 
@@ -181,6 +186,9 @@ def _provider(f: Fields, value: Any) -> Provider | None:
     domain = f.text("provider.domain", value.get("domain"), limit=200)
     if domain:
         domain = domain.lower().removeprefix("www.")
+        if not _DOMAIN.fullmatch(domain):
+            f.note("warning", f"provider.domain: {domain[:80]!r} is not a host name; ignored")
+            domain = None
     if not (name or domain):
         return None
     logo = f.url("provider.logo", value.get("logo")) if value.get("logo") else None
@@ -193,6 +201,8 @@ def _related(f: Fields, value: Any) -> tuple[Related, ...]:
     if not isinstance(value, list):
         return ()
     related = []
+    if len(value) > MAX_RELATED:
+        f.note("warning", f"related: {len(value):,} items, kept the first {MAX_RELATED}")
     for item in value[:MAX_RELATED]:
         if isinstance(item, dict):
             title = f.text("related.title", item.get("title"))

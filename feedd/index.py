@@ -122,8 +122,10 @@ class ArticleIndex:
         """Bring the index up to date: the whole folder (paths=None) or just the given absolute paths."""
         root = self.config.paths.articles
         changes = Changes()
+        if not root.is_dir():  # deleted (or unmounted) for a moment: keep every article, the build reports it
+            return changes
         if paths is None:
-            listing = {entry.rel: entry for entry in list_files(root)} if root.is_dir() else {}
+            listing = {entry.rel: entry for entry in list_files(root)}
             changes.removed = set(self.files) - set(listing)
         else:
             listing, gone_folders = {}, []

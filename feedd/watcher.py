@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -67,7 +68,10 @@ class Watcher:
         self._thread = threading.Thread(target=self._run, name="feedd-debounce", daemon=True)
 
     def start(self) -> None:
-        self._observer.schedule(_Handler(self._notify, "articles"), str(self.articles), recursive=True)
+        self._watch = self._observer.schedule(_Handler(self._notify, "articles"), str(self.articles), recursive=True)
+        # inotify's watch dies with the folder: see it re-created from its parent, then watch it again
+        self._observer.schedule(_Handler(self._rewatch, "articles", self.articles), str(self.articles.parent),
+                                recursive=False)
         if self.config_file is not None:
             config = self.config_file.resolve()
             self._observer.schedule(_Handler(self._notify, "config", config), str(config.parent), recursive=False)
@@ -83,6 +87,15 @@ class Watcher:
                 if len(self._paths) > BURST:
                     self._paths = None
         self._event.set()
+
+    def _rewatch(self, kind: str, paths: set[str]) -> None:
+        """The articles folder itself was deleted, moved or (re-)created: watch the new one, rescan it all."""
+        if self.articles.is_dir():
+            with contextlib.suppress(KeyError):
+                self._observer.unschedule(self._watch)  # runs on the observer thread, whose lock is re-entrant
+            self._watch = self._observer.schedule(_Handler(self._notify, "articles"), str(self.articles),
+                                                  recursive=True)
+        self._lost_events()
 
     def _lost_events(self) -> None:
         with self._lock:

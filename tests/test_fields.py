@@ -255,6 +255,19 @@ def test_provider_without_name_or_domain_is_none(provider):
     assert ok(extra=provider + "\n").provider is None
 
 
+@pytest.mark.parametrize("domain", ["a b", "'['", "2000-01-01 00:00:00", "example.com/path", "'x:1'", "'-'"])
+def test_provider_domain_that_is_no_host_name_is_dropped(domain):
+    """Found by tests/test_properties.py: the domain became an author URL (`https://a b/`) in Atom and JSON Feed."""
+    article, diagnostics = parse(extra=f"provider:\n  name: Wired\n  domain: {domain}\n")
+    assert article.provider.name == "Wired" and article.provider.domain is None
+    assert any(d.reason.startswith("provider.domain:") for d in diagnostics)
+
+
+@pytest.mark.parametrize("domain", ["wired.com", "www.Wired.com", "例え.jp", "exa_mple.co.uk", "localhost"])
+def test_provider_domain_host_names_kept(domain):
+    assert ok(extra=f"provider:\n  domain: {domain}\n").provider.domain == domain.lower().removeprefix("www.")
+
+
 def test_images_without_url_dropped():
     article = ok(extra="images:\n  - width: 10\n  - url: 'javascript:x'\n  - not a mapping\n"
                        "  - url: https://cdn.example.com/a.jpg\n    width: 2400\n    height: -3\n    isCached: true\n")
