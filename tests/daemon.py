@@ -44,7 +44,8 @@ class Daemon:
         self.log: list[str] = []
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "feedd", command, "-c", str(config), "--port", str(port), *args],
-            stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
+            stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
         )
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
