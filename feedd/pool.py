@@ -2,9 +2,25 @@
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
+import os
+import signal
+import sys
 import threading
 from concurrent.futures import ProcessPoolExecutor
+
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent(parent: int | None) -> None:
+    """A worker must not outlive a killed feedd: a forked one would hold the state lock (and its memory)
+    for ever, and the restart would refuse to start. Linux kills it when its parent (feedd, or the
+    forkserver, which exits with feedd) dies."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if parent is not None and os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
 
 
 def process_pool(workers: int) -> ProcessPoolExecutor:
@@ -14,4 +30,5 @@ def process_pool(workers: int) -> ProcessPoolExecutor:
     context = multiprocessing.get_context(method)
     if method == "forkserver":
         context.set_forkserver_preload(["feedd.build"])
-    return ProcessPoolExecutor(workers, mp_context=context)
+    parent = os.getpid() if method == "fork" else None
+    return ProcessPoolExecutor(workers, mp_context=context, initializer=_die_with_parent, initargs=(parent,))

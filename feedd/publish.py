@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import gzip
 import os
+import stat
 import tempfile
 from pathlib import Path
 
@@ -56,6 +57,19 @@ def _same_time(gz: Path | str, source: Path | str) -> None:
     os.utime(gz, ns=(mtime, mtime))
 
 
+def in_step(path: Path) -> bool:
+    """The file exists and so does its .gz sibling (if it has one) with the file's mtime, which publishing
+    gives it: a build killed between the two renames leaves a sibling of other bytes, rewritten next time."""
+    try:
+        info = path.stat()
+        gz = path.with_name(path.name + ".gz")
+        if not stat.S_ISREG(info.st_mode):
+            return False
+        return path.suffix not in COMPRESSIBLE or gz.stat().st_mtime_ns == info.st_mtime_ns
+    except OSError:
+        return False
+
+
 def _current(path: Path) -> bytes | None:
     try:
         return path.read_bytes()
@@ -93,7 +107,7 @@ def publish_many(root: Path, outputs: dict[str, bytes]) -> tuple[list[str], list
             changed = _current(path) != data
             if changed:
                 moves.append((_stage(path, data, sync_each), path))
-            if path.suffix in COMPRESSIBLE and (changed or not gz.exists()):
+            if path.suffix in COMPRESSIBLE and (changed or not in_step(path)):
                 temp = _stage(gz, gzip.compress(data, compresslevel=9, mtime=0), sync_each)
                 _same_time(temp, moves[0][0] if changed else path)
                 moves.insert(0, (temp, gz))

@@ -10,18 +10,20 @@ import logging
 import threading
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from feedd.build import Builder
 from feedd.clock import Clock, ClockWatch
 from feedd.config import Config
-from feedd.errors import FeeddError
+from feedd.errors import ConfigError, FeeddError
 from feedd.metrics import Metrics
 from feedd.models import BuildReport
 from feedd.scheduler import Scheduler
 from feedd.watcher import Watcher
 
 log = logging.getLogger("feedd")
+RETRY_FIRST, RETRY_MAX = 1.0, 30.0  # seconds before retrying a failed build: doubling each time, capped
 
 
 class Service:
@@ -32,6 +34,8 @@ class Service:
         self.last_report: BuildReport | None = None
         self.last_error: str | None = None
         self.last_success: datetime | None = None
+        self.config_error: str | None = None  # the last reload's failure, until a reload succeeds
+        self._retry_delay: float | None = None  # while the last build failed: when to try again unasked
         self._reasons: set[str] = set()
         self._paths: set[str] | None = set()  # changed paths to look at; None: rescan the whole folder
         self.builder: Builder | None = None
@@ -49,7 +53,7 @@ class Service:
     def start(self) -> None:
         """Build once (so the server starts with current feeds), then keep them current."""
         self.builder = Builder(self.config)
-        self._build({"start"}, None)
+        self._after_build(self._build({"start"}, None))
         self._thread.start()
         self.scheduler.start()
         self._schedule_embargo()
@@ -104,12 +108,14 @@ class Service:
     def reload(self, why: str = "SIGHUP") -> bool:
         """Load the config again; an invalid one is logged and the current one stays in force."""
         try:
+            if _empty(self.config.source):  # an editor's truncate-then-write, not a wish for the defaults
+                raise ConfigError(self.config.source, "the file is empty")
             new = self._load()
         except FeeddError as exc:
             log.error("config reload (%s) failed, keeping the current config: %s", why, exc)
-            self.last_error = f"config reload failed: {exc}"
+            self.config_error = f"config reload failed, the previous config stays in force: {exc}"
             return False
-        old, self.config = self.config, new
+        old, self.config, self.config_error = self.config, new, None
         log.info("config reloaded (%s)", why)
         self._replace_builder = True
         if new.service.rescan_interval != old.service.rescan_interval:
@@ -124,11 +130,13 @@ class Service:
     # -- building ----------------------------------------------------------------------------------------
     def _loop(self) -> None:
         while True:
-            self._wake.wait()
+            asked = self._wake.wait(self._retry_delay)
             if self._stopped.is_set():
                 return
             self._wake.clear()
             with self._lock:
+                if not asked:  # the last build failed (a full disk, a read-only folder): try again unasked
+                    self._reasons.add("retry after a failed build")
                 reasons, self._reasons = self._reasons, set()
                 paths, self._paths = self._paths, set()
             if self._replace_builder or self.builder is None:  # a new config: start from the index on disk
@@ -136,10 +144,18 @@ class Service:
                 if self.builder is not None:
                     self.builder.close()
                 self.builder, paths = Builder(self.config), None
-            self._build(reasons, paths)
+            self._after_build(self._build(reasons, paths))
             self._schedule_embargo()
 
-    def _build(self, reasons: set[str], paths: set[str] | None) -> None:
+    def _after_build(self, ok: bool) -> None:
+        """Plan the next retry: none after a success, else 1 s, 2 s, 4 s... up to RETRY_MAX."""
+        if ok:
+            self._retry_delay = None
+            return
+        self._retry_delay = RETRY_FIRST if self._retry_delay is None else min(2 * self._retry_delay, RETRY_MAX)
+        log.warning("the last build failed; previous feeds stay online; retrying in %.0f s", self._retry_delay)
+
+    def _build(self, reasons: set[str], paths: set[str] | None) -> bool:
         assert self.builder is not None
         try:
             report = self.builder.build(now=self.clock.now(), paths=paths)
@@ -147,13 +163,15 @@ class Service:
             log.exception("build failed (%s); previous feeds stay online", ", ".join(sorted(reasons)))
             self.last_error = f"build failed: {exc}"
             self.metrics.builds.labels("failure").inc()
-            return
+            self._replace_builder = True  # its state may be half updated: the retry starts from the index
+            return False
         self.last_report = report
         self.metrics.record_build(report)
         if report.ok:
             self.last_success, self.last_error = report.started, None
         else:
-            self.last_error = f"{len(report.failed)} output(s) failed"
+            first = next((d for d in report.diagnostics if d.path in report.failed), None)
+            self.last_error = f"{len(report.failed)} output(s) failed" + (f", e.g. {first}" if first else "")
         for diagnostic in report.diagnostics:
             if diagnostic.level != "info":
                 log.log(logging.ERROR if diagnostic.level == "error" else logging.WARNING, "%s", diagnostic)
@@ -163,6 +181,7 @@ class Service:
                  len(report.written), len(report.unchanged), len(report.removed), len(report.failed),
                  a.get("published", 0), a.get("withheld", 0), a.get("embargoed", 0), a.get("rejected", 0),
                  report.duration)
+        return report.ok
 
     def _schedule_embargo(self) -> None:
         if self.last_report is not None and not self._stopped.is_set():
@@ -172,7 +191,8 @@ class Service:
     def health(self) -> tuple[dict[str, Any], bool]:
         report = self.last_report
         details: dict[str, Any] = {"last_build": None, "last_success": self.last_success,
-                                   "error": self.last_error, "jobs": self.scheduler.jobs()}
+                                   "error": self.last_error, "config_error": self.config_error,
+                                   "retry_in": self._retry_delay, "jobs": self.scheduler.jobs()}
         if report is not None:
             details["last_build"] = {
                 "time": report.started, "duration": round(report.duration, 3),
@@ -182,4 +202,13 @@ class Service:
             }
             details["diagnostics"] = report.open_diagnostics
         healthy = (report is not None and report.ok) or (self.config.paths.output / "index.html").is_file()
+        if healthy and (self.last_error or self.config_error):  # serving, but stale or on an old config
+            details["status"] = "degraded"
         return details, healthy
+
+
+def _empty(path: Path | None) -> bool:
+    try:
+        return path is not None and not path.read_bytes().strip()
+    except OSError:  # missing or unreadable: load_config says so
+        return False
