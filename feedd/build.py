@@ -20,7 +20,7 @@ from feedd.membership import Feeds
 from feedd.models import Article, BuildReport, Diagnostic, Family, FeedPlan, FeedSpec, FeedSummary, feed_path
 from feedd.pages import render_index, render_opml, render_preview
 from feedd.pool import process_pool
-from feedd.publish import clean_temp_files, managed_files, publish_many, remove
+from feedd.publish import clean_temp_files, in_step, managed_files, publish_many, remove
 from feedd.render import SiteInfo, render_feed, updated
 from feedd.selection import GroupKey, is_visible, matches
 
@@ -88,7 +88,9 @@ class Builder:
                 continue  # untouched, and published by this builder
             plan = feeds.plan(key)
             fingerprint = self._fingerprint(site, plan)
-            if write and self.published.get(plan.spec.path) == fingerprint and self._files_exist(plan.spec):
+            # a feed cut by max_bytes is rendered once per builder: only rendering tells how many items it shows
+            known = plan.spec.max_bytes is None or plan.spec.path in self.summaries
+            if write and known and self.published.get(plan.spec.path) == fingerprint and self._files_exist(plan.spec):
                 self.summaries.setdefault(plan.spec.path, self._summary(plan))
                 report.unchanged += [f"{plan.spec.path}.{ext}" for ext in (*plan.spec.formats, "html")]
                 continue
@@ -175,7 +177,7 @@ class Builder:
 
     def _files_exist(self, spec: FeedSpec) -> bool:
         out = self.config.paths.output
-        return all((out / f"{spec.path}.{ext}").is_file() for ext in (*spec.formats, "html"))
+        return all(in_step(out / f"{spec.path}.{ext}") for ext in (*spec.formats, "html"))
 
     @staticmethod
     def _summary(plan: FeedPlan) -> FeedSummary:

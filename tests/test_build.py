@@ -185,6 +185,18 @@ def test_a_rebuild_writes_nothing(seeds_dir):
     assert mtimes(out) == before
 
 
+def test_a_rebuild_of_a_feed_cut_by_max_bytes_writes_nothing(seeds_dir):
+    """Found by tests/test_properties.py: a restarted build listed the feed's uncut item count, rewriting index.html."""
+    cfg = config(seeds_dir, feeds=[{"name": "tiny", "max_bytes": 500}])
+    build(cfg, now=NOW)
+    out = output(seeds_dir)
+    before = mtimes(out)
+    again = build(cfg, now=NOW)
+    assert (again.written, again.removed) == ([], [])
+    assert mtimes(out) == before
+    assert next(f for f in again.feeds if f.spec.slug == "tiny").count == 0
+
+
 def test_unpublishing_000_removes_every_generated_feed(seeds_dir):
     cfg = config(seeds_dir, feeds=[{"name": "trending", "sort": "trending"}])
     build(cfg, now=NOW)
