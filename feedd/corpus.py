@@ -102,7 +102,11 @@ def list_files(root: Path, folder: Path | None = None, prefix: str = "") -> Iter
         try:
             info = os.stat(folder)
             entries = sorted(os.scandir(folder), key=lambda e: e.name)
-        except OSError:
+        except FileNotFoundError:
+            return
+        except OSError as exc:  # permissions, I/O errors: the index keeps what it knew of the folder
+            yield Entry(rel.rstrip("/") or ".", None, None, f"skipped: cannot read this folder "
+                        f"({exc.strerror or exc}); its articles stay as they were", is_dir=True)
             return
         if (info.st_dev, info.st_ino) in seen:
             return
@@ -116,8 +120,12 @@ def list_files(root: Path, folder: Path | None = None, prefix: str = "") -> Iter
                 if entry.is_symlink():
                     try:
                         target = Path(path).resolve(strict=True)
+                    except FileNotFoundError:
+                        if os.path.islink(path):  # else it vanished since the listing: not an error
+                            yield Entry(name, None, None, "skipped: symlink to a file that does not exist")
+                        continue
                     except (OSError, RuntimeError):
-                        yield Entry(name, Path(path), None)  # dangling or looping: reported when read
+                        yield Entry(name, Path(path), None)  # looping: reported when read
                         continue
                     if not target.is_relative_to(root):
                         yield Entry(name, None, None, "skipped: symlink leads outside the articles folder")

@@ -25,7 +25,7 @@ from feedd.pool import process_pool
 from feedd.records import Row, from_record, full_article, parse_rows
 
 log = logging.getLogger("feedd")
-SCHEMA = 2
+SCHEMA = 3
 PARALLEL_THRESHOLD = 400  # below this, worker start-up costs more than it saves
 CHUNK = 256
 
@@ -126,7 +126,7 @@ class ArticleIndex:
             return changes
         if paths is None:
             listing = {entry.rel: entry for entry in list_files(root)}
-            changes.removed = set(self.files) - set(listing)
+            changes.removed = self._gone(self.files.keys() - listing.keys(), listing)
         else:
             listing, gone_folders = {}, []
             for path in paths:
@@ -142,7 +142,8 @@ class ArticleIndex:
                     continue
                 if entry.is_dir:
                     sub = {e.rel: e for e in list_files(root, Path(entry.path), entry.rel + "/")}
-                    changes.removed |= {r for r in self.files if r.startswith(entry.rel + "/")} - set(sub)
+                    changes.removed |= self._gone({r for r in self.files if r.startswith(entry.rel + "/")} - set(sub),
+                                                  sub)
                     listing.update(sub)
                 else:
                     listing[entry.rel] = entry
@@ -164,6 +165,12 @@ class ArticleIndex:
         if changes.changed or changes.removed:
             self._diagnostics = None
         return changes
+
+    @staticmethod
+    def _gone(missing: set[str], listing: dict[str, Entry]) -> set[str]:
+        """The missing files that are really gone: not those inside a folder that could not be read."""
+        unreadable = tuple("" if rel == "." else rel + "/" for rel, e in listing.items() if e.is_dir and e.problem)
+        return {rel for rel in missing if not rel.startswith(unreadable)} if unreadable else set(missing)
 
     def _parse(self, entries: list[Entry]) -> Iterable[Parsed]:
         """Parse, store and yield the slim records; in worker processes when there are many files."""

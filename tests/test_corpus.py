@@ -6,8 +6,10 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import make_config, write_article
+from conftest import NOW, make_config, write_article
 
+from feedd import corpus as corpus_module
+from feedd.build import Builder
 from feedd.index import load_corpus
 
 SEED_000 = "000_8e0c099ee215eaaa.txt"
@@ -277,3 +279,69 @@ def test_articles_folder_missing_is_one_error(tmp_path, make):
     assert len(corpus.diagnostics) == 1
     diagnostic = corpus.diagnostics[0]
     assert diagnostic.level == "error" and str(folder) in diagnostic.path and "does not exist" in diagnostic.reason
+
+
+def test_dangling_symlink_reported(articles_dir):
+    (articles_dir / "gone.md").symlink_to(articles_dir / "missing.md")
+    write_article(articles_dir, "real.md")
+    corpus = load(articles_dir)
+    assert [a.source for a in corpus.articles] == ["real.md"]
+    assert any("does not exist" in r for r in about(corpus, "gone.md", "error"))
+
+
+# --- a folder that cannot be read keeps its articles (root can read anything: the refusal is simulated) --
+
+@pytest.fixture
+def unreadable(monkeypatch):
+    """unreadable(folder) makes listing that folder fail as it does without permission; unreadable(None) undoes."""
+    real = os.scandir
+    locked: set[str] = set()
+
+    def scandir(path="."):
+        if os.fspath(path) in locked:
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return real(path)
+
+    monkeypatch.setattr(corpus_module.os, "scandir", scandir)
+
+    def lock(folder: Path | None) -> None:
+        locked.clear()
+        if folder is not None:
+            locked.add(str(folder.resolve()))
+
+    return lock
+
+
+@pytest.mark.parametrize("watcher", [False, True], ids=["rescan", "watcher-event"])
+def test_unreadable_folder_keeps_its_articles_and_is_reported(articles_dir, unreadable, watcher):
+    sub = articles_dir / "sub"
+    sub.mkdir()
+    write_article(sub, "inside.md", title='"Inside"')
+    write_article(articles_dir, "real.md", title='"Outside"')
+    builder = Builder(make_config(articles_dir), workers=1)
+    try:
+        builder.build(NOW)
+        unreadable(sub)
+        report = builder.build(NOW, paths={str(sub)} if watcher else None)
+        assert report.articles["published"] == 2
+        assert any(d.path == "sub" and "cannot read this folder" in d.reason and d.level == "error"
+                   for d in report.diagnostics)
+        assert b"Inside" in (articles_dir.parent / "public/feeds/all.rss").read_bytes()
+        unreadable(None)
+        report = builder.build(NOW)
+        assert report.articles["published"] == 2 and not [d for d in report.diagnostics if d.path == "sub"]
+    finally:
+        builder.close()
+
+
+def test_unreadable_articles_folder_keeps_every_article(articles_dir, unreadable):
+    write_article(articles_dir, "real.md", title='"Outside"')
+    builder = Builder(make_config(articles_dir), workers=1)
+    try:
+        builder.build(NOW)
+        unreadable(articles_dir)
+        report = builder.build(NOW)
+        assert report.articles["published"] == 1
+        assert any("cannot read this folder" in d.reason for d in report.diagnostics)
+    finally:
+        builder.close()
