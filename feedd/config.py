@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -34,6 +35,18 @@ def _duration(value: Any) -> Any:
 
 
 Duration = Annotated[timedelta, BeforeValidator(_duration)]
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _xml_text(value: str) -> str:
+    """Text that goes into every feed: one character XML forbids would fail them all at render time."""
+    if m := _XML_ILLEGAL.search(value):
+        raise ValueError(f"character U+{ord(m.group()):04X} cannot appear in a feed")
+    return value
+
+
+Text = Annotated[str, AfterValidator(_xml_text)]
+Title = Annotated[str, Field(min_length=1), AfterValidator(_xml_text)]  # feeds require a title and description
 Format = Literal["rss", "atom", "json"]
 Sort = Literal["date", "heat", "trending"]
 Content = Literal["summary", "full"]
@@ -44,17 +57,17 @@ class _Model(BaseModel):
 
 
 class Site(_Model):
-    title: str = "feedd"
+    title: Title = "feedd"
     base_url: str = "http://127.0.0.1:8080/"
-    description: str = "Feeds published by feedd"
-    language: str = "en"
+    description: Title = "Feeds published by feedd"
+    language: Text = "en"
     timezone: str = "UTC"
-    author: str | None = None
+    author: Text | None = None
 
     @field_validator("base_url")
     @classmethod
     def _absolute(cls, value: str) -> str:
-        if not re.match(r"^https?://[^/\s]+", value):
+        if not re.match(r"^https?://[^/\s]+", value) or re.search(r"[\s\x00-\x1f?#]", value):  # a path goes after it
             raise ValueError("expected an absolute http(s) URL such as https://example.com/")
         return value if value.endswith("/") else value + "/"
 
@@ -111,7 +124,7 @@ class FeedDefaults(_Model):
 
 class Family(_Model):
     enabled: bool = True
-    title: str = "{site}: {name}"
+    title: Title = "{site}: {name}"
     min_items: int = Field(1, ge=1)
 
     @field_validator("title")
@@ -143,8 +156,8 @@ class Filter(_Model):
 
 class FeedConfig(_Model):
     name: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")]
-    title: str | None = None
-    description: str | None = None
+    title: Text | None = None
+    description: Text | None = None
     filter: Filter = Filter()
     sort: Sort | None = None
     half_life: Duration | None = None

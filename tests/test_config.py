@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -177,6 +178,29 @@ def test_wrong_type_or_value_names_the_key(tmp_path, text, key):
 def test_bad_base_url_is_refused(tmp_path, url):
     path = write_yaml(tmp_path, f"site: {{base_url: '{url}'}}\n")
     assert config_error(path).startswith(f"{path}: site.base_url: expected an absolute http(s) URL")
+
+
+@pytest.mark.parametrize("url", ["https://example.com/a b/", "https://example.com/\t/", "http://example.com/?q=1",
+                                 "http://example.com/#top"])
+def test_base_url_that_cannot_prefix_a_path_is_refused(url):
+    """Found by tests/test_properties.py: feed URLs became `https://example.com/a b/feeds/all.rss`, or a query."""
+    with pytest.raises(ConfigError, match=r"site\.base_url: expected an absolute http\(s\) URL"):
+        validate_config({"site": {"base_url": url}})
+
+
+@pytest.mark.parametrize(("section", "key"), [
+    ({"site": {"title": "A\x01B"}}, "site.title"), ({"site": {"description": "\x0b"}}, "site.description"),
+    ({"site": {"author": "\ufffe"}}, "site.author"), ({"site": {"language": "e\x00n"}}, "site.language"),
+    ({"feeds": [{"name": "a", "title": "t\x1b"}]}, "feeds[0].title"),
+    ({"feeds": [{"name": "a", "description": "\x08"}]}, "feeds[0].description"),
+    ({"families": {"topics": {"title": "{name}\x07"}}}, "families.topics.title"),
+    ({"site": {"title": ""}}, "site.title"), ({"site": {"description": ""}}, "site.description"),
+    ({"families": {"topics": {"title": ""}}}, "families.topics.title"),
+])
+def test_text_a_feed_cannot_hold_is_refused(section, key):
+    """Found by tests/test_properties.py: characters XML forbids, or an empty title, failed every feed's render."""
+    with pytest.raises(ConfigError, match=rf"^{re.escape(key)}: "):
+        validate_config(section)
 
 
 @pytest.mark.parametrize("zone", ["Mars/Olympus_Mons", "utc ", "", "../../etc/passwd", "Europe", "America"])
