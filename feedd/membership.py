@@ -26,7 +26,10 @@ class Feeds:
         self.config, self.now = config, now
         self.members: dict[GroupKey, dict[str, Article]] = defaultdict(dict)
         self.names: dict[GroupKey, Counter[str]] = defaultdict(Counter)
-        self.placed: dict[str, list[tuple[GroupKey, str | None]]] = {}  # article id → where it went
+        # article id → where it went, flat: (key, name, key, name, ...) with each key interned in _keys.
+        # At 100k articles, a list of (key, name) pairs with a key tuple each was 60 MB.
+        self.placed: dict[str, tuple[GroupKey | str | None, ...]] = {}
+        self._keys: dict[GroupKey, GroupKey] = {}
         self.keys_by: dict[str, dict[str, tuple]] = {"date": {}, "heat": {}}  # sort → article id → its key
         self.dirty: dict[GroupKey, set[str]] = defaultdict(set)  # articles changed in a feed since its plan
         self.plans: dict[GroupKey, FeedPlan] = {}  # the last plan of each feed
@@ -36,13 +39,16 @@ class Feeds:
         """Place an article (replacing any earlier version); returns the groups it touched."""
         touched = self.remove(article.id)
         places = memberships(article, self.config, self.now)
+        flat: list[GroupKey | str | None] = []
         for key, name in places:
+            key = self._keys.setdefault(key, key)
             self.members[key][article.id] = article
             if name is not None:
                 self.names[key][name] += 1
             touched.add(key)
+            flat += (key, name)
         if places:
-            self.placed[article.id] = places
+            self.placed[article.id] = tuple(flat)
             self.keys_by["date"][article.id] = sort_key("date", self.now, timedelta())(article)
             self.keys_by["heat"][article.id] = sort_key("heat", self.now, timedelta())(article)
         for key in touched:
@@ -51,7 +57,8 @@ class Feeds:
 
     def remove(self, article_id: str) -> set[GroupKey]:
         touched: set[GroupKey] = set()
-        for key, name in self.placed.pop(article_id, ()):
+        placed = self.placed.pop(article_id, ())
+        for key, name in zip(placed[::2], placed[1::2], strict=True):
             self.members[key].pop(article_id, None)
             if name is not None:
                 self.names[key][name] -= 1
