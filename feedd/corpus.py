@@ -101,7 +101,7 @@ def list_files(root: Path, folder: Path | None = None, prefix: str = "") -> Iter
     def walk(folder: str, rel: str) -> Iterator[Entry]:
         try:
             info = os.stat(folder)
-            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+            names = sorted(os.listdir(folder))  # names, not DirEntry objects: 133k of those were 120 MB
         except FileNotFoundError:
             return
         except OSError as exc:  # permissions, I/O errors: the index keeps what it knew of the folder
@@ -111,13 +111,14 @@ def list_files(root: Path, folder: Path | None = None, prefix: str = "") -> Iter
         if (info.st_dev, info.st_ino) in seen:
             return
         seen.add((info.st_dev, info.st_ino))
-        for entry in entries:
-            if is_ignored(entry.name):
+        for base in names:
+            if is_ignored(base):
                 continue
-            name = f"{rel}{rel_name(entry.name)}"
-            path = entry.path
+            name = f"{rel}{rel_name(base)}"
+            path = os.path.join(folder, base)
             try:
-                if entry.is_symlink():
+                info = os.lstat(path)
+                if stat.S_ISLNK(info.st_mode):
                     try:
                         target = Path(path).resolve(strict=True)
                     except FileNotFoundError:
@@ -131,8 +132,6 @@ def list_files(root: Path, folder: Path | None = None, prefix: str = "") -> Iter
                         yield Entry(name, None, None, "skipped: symlink leads outside the articles folder")
                         continue
                     path, info = str(target), target.stat()
-                else:
-                    info = entry.stat()
             except OSError:
                 continue
             if stat.S_ISDIR(info.st_mode):

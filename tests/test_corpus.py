@@ -294,15 +294,15 @@ def test_dangling_symlink_reported(articles_dir):
 @pytest.fixture
 def unreadable(monkeypatch):
     """unreadable(folder) makes listing that folder fail as it does without permission; unreadable(None) undoes."""
-    real = os.scandir
+    real = os.listdir
     locked: set[str] = set()
 
-    def scandir(path="."):
+    def listdir(path="."):
         if os.fspath(path) in locked:
             raise PermissionError(13, "Permission denied", os.fspath(path))
         return real(path)
 
-    monkeypatch.setattr(corpus_module.os, "scandir", scandir)
+    monkeypatch.setattr(corpus_module.os, "listdir", listdir)
 
     def lock(folder: Path | None) -> None:
         locked.clear()
