@@ -7,7 +7,6 @@ SQLite and are read when a full-text feed is rendered.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import pickle
@@ -22,9 +21,9 @@ from feedd.corpus import Entry, Parsed, list_files, rel_name, stat_entry
 from feedd.models import Article, Diagnostic
 from feedd.pool import process_pool
 from feedd.records import Row, from_record, full_article, parse_rows
+from feedd.statedb import connect, db_path, fingerprint, open_db
 
 log = logging.getLogger("feedd")
-SCHEMA = 3
 PARALLEL_THRESHOLD = 400  # below this, worker start-up costs more than it saves
 CHUNK = 256
 
@@ -70,48 +69,11 @@ class ArticleIndex:
         self.ids_by_key = Multimap()  # title key → winning article ids
         self.rejected = self.orphans = self.open_diagnostics = 0  # running counts, for every build's report
         self._diagnostics: list[Diagnostic] | None = None  # the whole folder's, until a file changes
-        self.db = self._open(persist)
+        self.db_path = db_path(config, persist)
+        self.db = open_db(self.db_path, fingerprint(config))
         self._load()
 
     # -- persistence ---------------------------------------------------------------------------------
-    def _fingerprint(self) -> str:
-        """Parsing depends on these settings: when they change, every file is parsed again."""
-        c = self.config
-        key = f"{SCHEMA}|{c.paths.articles}|{c.site.timezone}|{c.limits.max_file_bytes}"
-        return hashlib.sha256(key.encode()).hexdigest()[:16]
-
-    def _open(self, persist: bool) -> sqlite3.Connection:
-        path = ":memory:"
-        if persist:
-            self.config.paths.state.mkdir(parents=True, exist_ok=True)
-            path = str(self.config.paths.state / "index.sqlite")
-        self.db_path = path
-        try:
-            return self._connect(path)
-        except sqlite3.DatabaseError as exc:  # not a database, or damaged: it is only a cache
-            log.warning("article index %s is unusable (%s); starting a new one", path, exc)
-            for suffix in ("", "-wal", "-shm"):
-                Path(path + suffix).unlink(missing_ok=True)
-            return self._connect(path)
-
-    def _connect(self, path: str) -> sqlite3.Connection:
-        db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=NORMAL")
-        db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
-        row = db.execute("SELECT value FROM meta WHERE key = 'fingerprint'").fetchone()
-        if not row or row[0] != self._fingerprint():  # another schema or other parse settings: start over
-            db.execute("DROP TABLE IF EXISTS files")
-            db.execute("DROP TABLE IF EXISTS feeds")
-            db.execute("INSERT OR REPLACE INTO meta VALUES ('fingerprint', ?)", (self._fingerprint(),))
-        db.execute("CREATE TABLE IF NOT EXISTS files (rel TEXT PRIMARY KEY, record BLOB, digest TEXT, full BLOB, "
-                   "body TEXT)")
-        # A restart reads every slim record, never the full records and bodies beside them: from this covering
-        # index, not from the table (at 100k articles, with a cold page cache: 0.23 s to scan, not 9.3 s).
-        db.execute("CREATE INDEX IF NOT EXISTS files_slim ON files (rel, record, digest)")
-        db.execute("CREATE TABLE IF NOT EXISTS feeds (path TEXT PRIMARY KEY, fingerprint TEXT)")
-        return db
-
     def _load(self) -> None:
         try:
             for rel, blob, digest in self.db.execute("SELECT rel, record, digest FROM files"):
@@ -120,7 +82,7 @@ class ArticleIndex:
             log.warning("article index in %s is unreadable; rebuilding it", self.config.paths.state)
             self.db.execute("DELETE FROM meta")  # the next connection starts over with fresh tables
             self.db.close()
-            self.db = self._connect(self.db_path)
+            self.db = connect(self.db_path, fingerprint(self.config))
             for table in (self.files, self.by_id, self.texts_by_key, self.winners, self.ids_by_key):
                 table.clear()
             self.rejected = self.orphans = self.open_diagnostics = 0

@@ -198,8 +198,8 @@ def test_an_old_or_broken_index_is_rebuilt_not_fatal(seeds_dir: Path, tmp_path: 
             db.execute("CREATE TABLE files (rel TEXT PRIMARY KEY, parsed BLOB, body TEXT)")
             fingerprint = "from an older feedd"
             if state.endswith("current fingerprint"):
-                from feedd.index import ArticleIndex
-                fingerprint = ArticleIndex._fingerprint(type("C", (), {"config": config})())
+                from feedd.statedb import fingerprint as current
+                fingerprint = current(config)
             db.execute("INSERT INTO meta VALUES ('fingerprint', ?)", (fingerprint,))
     report = build(config, now=NOW)
     assert report.articles["published"] == 1

