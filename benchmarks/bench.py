@@ -17,7 +17,9 @@ incomplete), each run gets a fresh config and empty output/state folders under b
                        afterwards (and the count waited for) so runs are repeatable
 6. peak RSS            VmHWM of the `feedd run` process after 4-5
 7. HTTP                wrk -t2 -c50 --latency for 10 s on a ~60 KB feed: 200, 304 (If-None-Match) and gzip,
-                       feedd and nginx (contrib/nginx.conf) side by side in the same run, alternating order
+                       feedd and nginx (contrib/nginx.conf) side by side in the same run, alternating order;
+                       `feedd run` has `server.processes` = --processes (default: one per core, as nginx's
+                       `worker_processes auto`)
 
 The machine is shared and noisy: every figure is a median over several samples, with min-max. Only the
 standard library and the project's venv; loopback only; every wait is bounded. The corpus is restored after
@@ -617,13 +619,14 @@ def scenario_burst(run: FeeddRun, corpus: Path, template: str) -> dict:
 
 
 # -- one run -------------------------------------------------------------------------------------------------
-def write_config(work: Path, corpus: Path, port: int) -> Path:
+def write_config(work: Path, corpus: Path, port: int, processes: int) -> Path:
     cfg = work / "feedd.yaml"
     cfg.write_text(
         "site:\n  title: Bench\n"
         f"  base_url: 'http://127.0.0.1:{port}/'\n"
         f"paths:\n  articles: {str(corpus)!r}\n  output: {str(work / 'public')!r}\n  state: {str(work / 'state')!r}\n"
-        "defaults: {content: full}\n",
+        "defaults: {content: full}\n"
+        f"server: {{processes: {processes}}}\n",
         encoding="utf-8",
     )
     return cfg
@@ -635,8 +638,8 @@ def one_run(n: int, corpus: Path, cmap: CorpusMap, k: int, args: argparse.Namesp
         shutil.rmtree(work)
     work.mkdir(parents=True)
     port = free_port()
-    cfg = write_config(work, corpus, port)
-    res: dict = {"errors": []}
+    cfg = write_config(work, corpus, port, args.processes)
+    res: dict = {"errors": [], "processes": args.processes}
 
     log(f"{label(n)} run {k}: cold build")
     took, proc = run_cmd([str(FEEDD), "build", "-c", str(cfg)], timeout=1800)
@@ -850,7 +853,8 @@ def report_size(n: int, runs: list[dict]) -> tuple[list[str], list[str]]:
     if http_runs:
         h0 = http_runs[0]
         lines.append("")
-        lines.append(f"HTTP side by side (wrk -t2 -c50 --latency, {WRK_SECONDS} s each; `{h0['feed']}`, "
+        lines.append(f"HTTP side by side (wrk -t2 -c50 --latency, {WRK_SECONDS} s each; `feedd run` with "
+                     f"`server.processes: {runs[0].get('processes', 1)}`; `{h0['feed']}`, "
                      f"{h0['bytes']:,} bytes; median of {len(http_runs)} run(s), min–max in brackets):\n")
         lines.append("| request | feedd req/s | nginx req/s | feedd/nginx | feedd p99 | nginx p99 |")
         lines.append("|---|---|---|---|---|---|")
@@ -970,6 +974,8 @@ def main() -> int:
     ap.add_argument("--noop", type=int, help="no-op rescans timed per run (default: --runs)")
     ap.add_argument("--wrk-seconds", type=int, default=10, help="duration of each wrk run (default 10)")
     ap.add_argument("--no-wrk", dest="wrk", action="store_false", help="skip the HTTP scenario")
+    ap.add_argument("--processes", type=int, default=os.cpu_count() or 1,
+                    help="server.processes of `feedd run` (default: one per core)")
     ap.add_argument("--keep", action="store_true", help="keep bench/work/<N>-run<k> (output and state)")
     argv = sys.argv[1:]
     args = ap.parse_args()

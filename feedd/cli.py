@@ -11,7 +11,7 @@ import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -20,6 +20,9 @@ from feedd.config import Config, load_config
 from feedd.errors import ConfigError, FeeddError
 from feedd.lock import state_lock
 from feedd.models import BuildReport
+
+if TYPE_CHECKING:
+    from feedd.metrics import Metrics
 
 
 class ConfigProblem(click.ClickException):
@@ -94,23 +97,41 @@ def server_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
-def _serve_forever(app: Any, config: Config, host: str | None, port: int | None,
-                   on_hup: Callable[[], None] | None = None) -> None:
+def _serve_forever(app: Any, config: Config, host: str | None, port: int | None, metrics: Metrics,
+                   logs: tuple[str, str], on_hup: Callable[[], None] | None = None) -> None:
     """Serve until SIGTERM/SIGINT; SIGHUP calls on_hup. The only place that knows about signals."""
+    from feedd.processes import Helpers
     from feedd.wsgi import serve
 
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    helpers: list[Helpers] = []
+
+    def shutdown(*_: Any) -> None:
+        stop.set()
+        for group in helpers:
+            group.stop()
+
+    signal.signal(signal.SIGTERM, shutdown)
+    signal.signal(signal.SIGINT, shutdown)
     if on_hup is not None:
         signal.signal(signal.SIGHUP, lambda *_: threading.Thread(target=on_hup, daemon=True).start())
 
     def listening(address: str, real_port: int) -> None:
         shown = f"[{address}]" if ":" in address else address
-        logging.getLogger("feedd").info("serving %s at http://%s:%d/", config.paths.output, shown, real_port)
+        logging.getLogger("feedd").info("serving %s at http://%s:%d/ (%d process%s)", config.paths.output, shown,
+                                        real_port, config.server.processes, "es" if config.server.processes > 1 else "")
+
+    def share(sock: Any) -> None:
+        settings = {"output": str(config.paths.output), "cache_max_age": config.server.cache_max_age,
+                    "threads": config.server.threads, "log_level": logs[0], "log_format": logs[1]}
+        helpers.append(Helpers(config.server.processes - 1, sock, app, metrics, settings))
+        helpers[0].start()
 
     serve(app, host or config.server.host, config.server.port if port is None else port,
-          config.server.threads, stop, listening)
+          config.server.threads, stop, listening, on_socket=share if config.server.processes > 1 else None)
+    for group in helpers:
+        group.stop()
+        group.join(timeout=5)
     logging.getLogger("feedd").info("stopped")
 
 
@@ -180,7 +201,7 @@ def run_command(config: Config, host: str | None, port: int | None, log_level: s
         stack.callback(service.stop)
         app = create_app(config.paths.output, cache_max_age=config.server.cache_max_age,
                          metrics=service.metrics, health=service.health)
-        _serve_forever(app, config, host, port, on_hup=service.reload)
+        _serve_forever(app, config, host, port, service.metrics, (log_level, log_format), on_hup=service.reload)
 
 
 @main.command("serve")
@@ -194,4 +215,8 @@ def serve_command(config: Config, host: str | None, port: int | None, log_level:
     setup_logging(log_level, log_format)
     if not config.paths.output.is_dir():
         raise click.ClickException(f"{config.paths.output}: output folder does not exist; run feedd build first")
-    _serve_forever(create_app(config.paths.output, cache_max_age=config.server.cache_max_age), config, host, port)
+    from feedd.metrics import Metrics
+
+    metrics = Metrics()
+    app = create_app(config.paths.output, cache_max_age=config.server.cache_max_age, metrics=metrics)
+    _serve_forever(app, config, host, port, metrics, (log_level, log_format))

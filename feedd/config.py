@@ -95,6 +95,7 @@ class Server(_Model):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
     threads: int = Field(8, ge=1, le=256)
+    processes: int = Field(1, ge=1, le=64)  # server processes sharing the port: one per core for a busy server
     cache_max_age: int = Field(300, ge=0)
 
 

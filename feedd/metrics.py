@@ -33,8 +33,8 @@ class Metrics:
         for family in Family:
             self.feeds.labels(family.value).set(sum(f.spec.family is family for f in report.feeds))
 
-    def record_request(self, status: int) -> None:
-        self.requests.labels(str(status)).inc()
+    def record_request(self, status: int, count: int = 1) -> None:
+        self.requests.labels(str(status)).inc(count)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

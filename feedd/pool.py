@@ -13,7 +13,7 @@ from concurrent.futures import ProcessPoolExecutor
 PR_SET_PDEATHSIG = 1
 
 
-def _die_with_parent(parent: int | None) -> None:
+def die_with_parent(parent: int | None) -> None:
     """A worker must not outlive a killed feedd: a forked one would hold the state lock (and its memory)
     for ever, and the restart would refuse to start. Linux kills it when its parent (feedd, or the
     forkserver, which exits with feedd) dies."""
@@ -31,4 +31,4 @@ def process_pool(workers: int) -> ProcessPoolExecutor:
     if method == "forkserver":
         context.set_forkserver_preload(["feedd.build"])
     parent = os.getpid() if method == "fork" else None
-    return ProcessPoolExecutor(workers, mp_context=context, initializer=_die_with_parent, initargs=(parent,))
+    return ProcessPoolExecutor(workers, mp_context=context, initializer=die_with_parent, initargs=(parent,))

@@ -12,6 +12,7 @@ connections new clients wait in the listen backlog: put nginx in front for slowl
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -27,10 +28,16 @@ LIMITS = {"connection_limit": 1000, "max_request_header_size": 64 * 1024, "max_r
 
 def serve(app: Callable, host: str, port: int, threads: int, stop: threading.Event,
           on_listen: Callable[[str, int], None], grace: float = 4.0, *,
-          channel_timeout: int = CHANNEL_TIMEOUT, request_timeout: float = REQUEST_TIMEOUT) -> None:
-    server = create_server(app, host=host, port=port, threads=threads, ident="feedd",
-                           channel_timeout=channel_timeout, cleanup_interval=min(5, channel_timeout), **LIMITS)
+          channel_timeout: int = CHANNEL_TIMEOUT, request_timeout: float = REQUEST_TIMEOUT,
+          sock: socket.socket | None = None, on_socket: Callable[[socket.socket], None] | None = None) -> None:
+    """Serve until `stop` is set: on host:port, or on `sock`, a listening socket bound by another process
+    (`feedd.processes`). `on_socket` receives the listening socket, to share it."""
+    where: dict[str, Any] = {"sockets": [sock]} if sock is not None else {"host": host, "port": port}
+    server = create_server(app, threads=threads, ident="feedd", channel_timeout=channel_timeout,
+                           cleanup_interval=min(5, channel_timeout), **where, **LIMITS)
     on_listen(str(server.effective_host), int(server.effective_port))
+    if on_socket is not None:
+        on_socket(server.socket)
     socket_map = server._map
     started: dict[int, tuple[Any, float]] = {}
     next_check = 0.0
