@@ -16,6 +16,8 @@ from feedd.models import Article, Family, FeedPlan, FeedSpec
 from feedd.ranking import rank, sort_key
 from feedd.selection import GroupKey, memberships, spec_for
 
+_BY_DATE = sort_key("date", datetime.min, timedelta())  # neither depends on now
+_BY_HEAT = sort_key("heat", datetime.min, timedelta())
 _ORDER = {Family.ALL: 0, Family.CONFIGURED: 1, Family.CATEGORIES: 2, Family.TOPICS: 3, Family.PROVIDERS: 4}
 
 
@@ -37,7 +39,7 @@ class Feeds:
 
     def add(self, article: Article) -> set[GroupKey]:
         """Place an article (replacing any earlier version); returns the groups it touched."""
-        touched = self.remove(article.id)
+        touched = self.remove(article.id) if article.id in self.placed else set()
         places = memberships(article, self.config, self.now)
         flat: list[GroupKey | str | None] = []
         for key, name in places:
@@ -49,10 +51,11 @@ class Feeds:
             flat += (key, name)
         if places:
             self.placed[article.id] = tuple(flat)
-            self.keys_by["date"][article.id] = sort_key("date", self.now, timedelta())(article)
-            self.keys_by["heat"][article.id] = sort_key("heat", self.now, timedelta())(article)
+            self.keys_by["date"][article.id] = _BY_DATE(article)
+            self.keys_by["heat"][article.id] = _BY_HEAT(article)
         for key in touched:
-            self.dirty[key].add(article.id)
+            if key in self.plans:  # a feed not planned yet is ranked in full; at 100k, 1.1M ids kept for nothing
+                self.dirty[key].add(article.id)
         return touched
 
     def remove(self, article_id: str) -> set[GroupKey]:
@@ -65,7 +68,8 @@ class Feeds:
                 if self.names[key][name] <= 0:
                     del self.names[key][name]
             touched.add(key)
-            self.dirty[key].add(article_id)
+            if key in self.plans:
+                self.dirty[key].add(article_id)
         for keys in self.keys_by.values():
             keys.pop(article_id, None)
         return touched

