@@ -124,8 +124,9 @@ def _serve_forever(app: Any, config: Config, host: str | None, port: int | None,
     def share(sock: Any) -> None:
         settings = {"output": str(config.paths.output), "cache_max_age": config.server.cache_max_age,
                     "threads": config.server.threads, "log_level": logs[0], "log_format": logs[1]}
-        helpers.append(Helpers(config.server.processes - 1, sock, app, metrics, settings))
-        helpers[0].start()
+        group = Helpers(config.server.processes - 1, sock, app, metrics, settings)
+        helpers.append(group)  # shutdown() stops it from the signal handler
+        group.start()
 
     serve(app, host or config.server.host, config.server.port if port is None else port,
           config.server.threads, stop, listening, on_socket=share if config.server.processes > 1 else None)

@@ -39,13 +39,12 @@ class Helpers:
                  ) -> None:
         self.count, self.sock, self.app, self.metrics, self.settings = count, sock, app, metrics, settings
         self.stopping = threading.Event()
-        self.processes: list[multiprocessing.process.BaseProcess] = []
+        self.processes: list[multiprocessing.process.BaseProcess | None] = [None] * count
         self._lock = threading.Lock()
         self._context = multiprocessing.get_context("spawn")  # the main process has threads: never fork it
 
     def start(self) -> None:
         for slot in range(self.count):
-            self.processes.append(None)  # type: ignore[arg-type]
             threading.Thread(target=self._supervise, args=(slot,), name=f"feedd-helper-{slot}", daemon=True).start()
 
     def stop(self) -> None:
@@ -58,7 +57,7 @@ class Helpers:
 
     def join(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
-        for process in list(self.processes):
+        for process in self.processes:
             if process is not None:
                 process.join(max(0.0, deadline - time.monotonic()))
                 if process.exitcode is None:
