@@ -36,6 +36,8 @@ class Feeds:
         self.dirty: dict[GroupKey, set[str]] = defaultdict(set)  # articles changed in a feed since its plan
         self.plans: dict[GroupKey, FeedPlan] = {}  # the last plan of each feed
         self._configured = {feed.name: i for i, feed in enumerate(config.feeds)}
+        self._listed: list[GroupKey] | None = None  # keys(), until a feed appears or disappears
+        self._listed_set: set[GroupKey] = set()
 
     def add(self, article: Article) -> set[GroupKey]:
         """Place an article (replacing any earlier version); returns the groups it touched."""
@@ -56,6 +58,7 @@ class Feeds:
         for key in touched:
             if key in self.plans:  # a feed not planned yet is ranked in full; at 100k, 1.1M ids kept for nothing
                 self.dirty[key].add(article.id)
+        self._recheck(touched)
         return touched
 
     def remove(self, article_id: str) -> set[GroupKey]:
@@ -72,7 +75,16 @@ class Feeds:
                 self.dirty[key].add(article_id)
         for keys in self.keys_by.values():
             keys.pop(article_id, None)
+        self._recheck(touched)
         return touched
+
+    def _recheck(self, touched: set[GroupKey]) -> None:
+        """Forget keys() when one of these feeds appeared or disappeared."""
+        if self._listed is not None and any((key in self._listed_set) != self._listed_now(key) for key in touched):
+            self._listed = None
+
+    def _listed_now(self, key: GroupKey) -> bool:
+        return key[0] in (Family.ALL, Family.CONFIGURED) or bool(self.members.get(key)) and self.exists(key)
 
     def exists(self, key: GroupKey) -> bool:
         """`all` and configured feeds always exist; a family's group once it reaches min_items."""
@@ -83,11 +95,15 @@ class Feeds:
         return settings.enabled and len(self.members.get(key, ())) >= settings.min_items
 
     def keys(self) -> list[GroupKey]:
-        """Every existing feed, in index order: all, configured (as declared), then each family by slug."""
-        keys = {(Family.ALL, "all")} | {(Family.CONFIGURED, name) for name in self._configured}
-        keys |= {key for key, members in self.members.items() if members and self.exists(key)}
-        return sorted(keys, key=lambda k: (_ORDER[k[0]], self._configured.get(k[1], 0)
-                                           if k[0] is Family.CONFIGURED else 0, k[1]))
+        """Every existing feed, in index order: all, configured (as declared), then each family by slug.
+        Kept between calls (do not change the list): sorting 2,300 feeds was a tenth of an edit's rebuild."""
+        if self._listed is None:
+            keys = {(Family.ALL, "all")} | {(Family.CONFIGURED, name) for name in self._configured}
+            keys |= {key for key, members in self.members.items() if members and self.exists(key)}
+            self._listed = sorted(keys, key=lambda k: (_ORDER[k[0]], self._configured.get(k[1], 0)
+                                                       if k[0] is Family.CONFIGURED else 0, k[1]))
+            self._listed_set = keys
+        return self._listed
 
     def spec(self, key: GroupKey, items: tuple[Article, ...] = ()) -> FeedSpec:
         """A provider feed shows the logo of its first item that has one."""
@@ -109,6 +125,7 @@ class Feeds:
         changed, self.dirty[key] = self.dirty.pop(key, set()), set()
         members = self.members.get(key, {})
         previous = self.plans.get(key)
+        ids = None
         if previous is not None and changed and previous.spec.sort in self.keys_by:
             keys = self.keys_by[previous.spec.sort]
             shown = {a.id for a in previous.items}
@@ -118,11 +135,31 @@ class Feeds:
                    for i in changed) and self.spec(key, previous.items) == previous.spec:
                 self.plans[key] = previous = FeedPlan(previous.spec, previous.items, len(members))
                 return previous
+            ids = self._rerank(previous, changed, members, keys)
         spec = self.spec(key)
-        items = tuple(self._rank(spec, members))
+        items = tuple(members[i] for i in ids) if ids is not None else tuple(self._rank(spec, members))
         spec = self.spec(key, items) if key[0] is Family.PROVIDERS else spec
         self.plans[key] = plan = FeedPlan(spec, items, len(members))
         return plan
+
+    @staticmethod
+    def _rerank(previous: FeedPlan, changed: set[str], members: dict[str, Article],
+                keys: dict[str, tuple]) -> list[str] | None:
+        """The new top items from the last ones and the changed articles alone, when that is sure to be right;
+        None when the whole feed must be ranked. (An edited title in `all` re-ranked 85k articles: 40 ms.)
+
+        Articles that did not change and were not shown all rank below every unchanged shown one, at
+        `ceiling` or lower. So when at least `limit` candidates rank at `ceiling` or higher, none of them is
+        needed."""
+        limit = previous.spec.limit
+        kept = [a.id for a in previous.items if a.id not in changed]
+        if limit is None or len(previous.items) < limit or not kept:
+            return None
+        ceiling = max(keys[i] for i in kept)
+        fresh = [i for i in changed if i in members]
+        if len(kept) + sum(keys[i] <= ceiling for i in fresh) < limit:
+            return None
+        return heapq.nsmallest(limit, kept + fresh, key=keys.__getitem__)
 
 
 def plan_feeds(config: Config, articles: Iterable[Article], now: datetime) -> list[FeedPlan]:

@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 
 from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.feed import FeedGenerator
@@ -61,7 +62,12 @@ def entry_id(spec: FeedSpec, article: Article) -> str:
     Readers such as newsboat key items by guid across every feed they follow (newsboat issue #898): with
     one guid per article, an article in both `all` and a topic feed would hop between the two on reload.
     """
-    return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, f'{article.id}#{spec.path}')}"
+    return _feed_uuid(article.id, spec.path)
+
+
+@lru_cache(maxsize=4096)  # each feed is rendered in three formats, and an edit renders the same feeds again
+def _feed_uuid(article_id: str, path: str) -> str:
+    return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, f'{article_id}#{path}')}"
 
 
 def updated(items: Sequence[Article]) -> datetime:
@@ -104,9 +110,7 @@ def _generator(site: SiteInfo, spec: FeedSpec, items: Sequence[Article], fmt: st
     fg.id(feed_url(site, spec, "atom"))
     fg.title(spec.title)
     fg.subtitle(spec.description)
-    fg.link(href=feed_url(site, spec, fmt), rel="self",
-            type="application/rss+xml" if fmt == "rss" else "application/atom+xml")
-    fg.link(href=page_url(site, spec), rel="alternate", type="text/html")
+    _links(fg, site, spec, fmt)
     fg.language(site.language)
     fg.author({"name": site.author})
     fg.generator("feedd", uri="https://github.com/feedd/feedd")
@@ -117,6 +121,13 @@ def _generator(site: SiteInfo, spec: FeedSpec, items: Sequence[Article], fmt: st
     for article in items:
         _entry(fg, site, spec, article)
     return fg
+
+
+def _links(fg: FeedGenerator, site: SiteInfo, spec: FeedSpec, fmt: str) -> None:
+    """The feed's own URL (rel=self, this format's) and its preview page."""
+    fg.link(href=feed_url(site, spec, fmt), rel="self", replace=True,
+            type="application/rss+xml" if fmt == "rss" else "application/atom+xml")
+    fg.link(href=page_url(site, spec), rel="alternate", type="text/html")
 
 
 def _entry(fg: FeedGenerator, site: SiteInfo, spec: FeedSpec, a: Article) -> None:
@@ -149,7 +160,10 @@ def _entry(fg: FeedGenerator, site: SiteInfo, spec: FeedSpec, a: Article) -> Non
 
 
 def render_rss(site: SiteInfo, spec: FeedSpec, items: Sequence[Article]) -> bytes:
-    fg = _generator(site, spec, items, "rss")
+    return _rss_str(_generator(site, spec, items, "rss"), spec)
+
+
+def _rss_str(fg: FeedGenerator, spec: FeedSpec) -> bytes:
     fg.description(spec.description)
     return fg.rss_str(pretty=True)
 
@@ -204,6 +218,19 @@ RENDERERS: dict[str, Callable[[SiteInfo, FeedSpec, Sequence[Article]], bytes]] =
     "atom": render_atom,
     "json": render_json,
 }
+
+
+def render_formats(site: SiteInfo, spec: FeedSpec, items: Sequence[Article]) -> dict[str, tuple[bytes, int]]:
+    """Every format of one feed, as render_feed gives each. RSS and Atom come from one feedgen generator
+    when nothing can be cut: adding the entries is most of feedgen's time, and only the self link differs."""
+    if spec.max_bytes is not None or not {"rss", "atom"} <= set(spec.formats):
+        return {fmt: render_feed(site, spec, items, fmt) for fmt in spec.formats}
+    fg = _generator(site, spec, items, "atom")
+    shared = {"atom": fg.atom_str(pretty=True)}
+    _links(fg, site, spec, "rss")
+    shared["rss"] = _rss_str(fg, spec)
+    return {fmt: (shared[fmt], len(items)) if fmt in shared else render_feed(site, spec, items, fmt)
+            for fmt in spec.formats}
 
 
 def render_feed(site: SiteInfo, spec: FeedSpec, items: Sequence[Article], fmt: str) -> tuple[bytes, int]:

@@ -56,15 +56,15 @@ def write_article(folder: Path, name: str, **fields) -> Path:
 def fail_render(monkeypatch):
     """fail_render("feeds/topics/ai") makes rendering that one feed raise; restore() undoes it."""
     module = importlib.import_module("feedd.build")  # `feedd.build` as an attribute is the build() function
-    real = module.render_feed
+    real = module.render_formats
 
     def fail(path: str):
-        def broken(site, spec, items, fmt):
+        def broken(site, spec, items):
             if spec.path == path:
                 raise RuntimeError("boom")
-            return real(site, spec, items, fmt)
+            return real(site, spec, items)
 
-        monkeypatch.setattr(module, "render_feed", broken)
+        monkeypatch.setattr(module, "render_formats", broken)
 
-    fail.restore = lambda: monkeypatch.setattr(module, "render_feed", real)
+    fail.restore = lambda: monkeypatch.setattr(module, "render_formats", real)
     return fail

@@ -285,6 +285,36 @@ def test_edits_below_the_top_of_a_full_feed_match_a_full_build(seeds_dir: Path, 
         builder.close()
 
 
+@pytest.mark.parametrize("date, heat", [
+    ("2021-02-06T10:00:00Z", "106"),  # title only: the feeds keep their order
+    ("2021-02-09T10:00:00Z", "106"),  # newer: first in the date feeds
+    ("2021-01-01T10:00:00Z", "106"),  # older than every article: drops out of the date feeds
+    ("2021-02-04T12:00:00Z", "50"),  # from second to last of the three shown; out of the heat feed
+])
+def test_edits_among_the_items_shown_match_a_full_build(seeds_dir: Path, tmp_path: Path, date: str, heat: str):
+    """An edit to an article a full feed shows re-ranks from the shown items when it can; it must still
+    give what a full build gives, whether the article stays, moves or leaves."""
+    sections = {"defaults": {"limit": 3, "content": "full"},
+                "feeds": [{"name": "hot", "filter": {"min_heat": 100}, "sort": "heat"}]}
+    config = make_config(seeds_dir, tmp_path / "public", **sections)
+    for n in range(8):
+        write_article(seeds_dir, f"a{n}.md", title=f'"Story {n}"', topics="[AI]", heat=str(100 + n),
+                      publishedDateTime=f"2021-02-0{n + 1}T10:00:00Z")
+    builder = Builder(config, workers=1)
+    other = make_config(seeds_dir, tmp_path / "reference", **sections)
+    other = other.model_copy(update={"paths": other.paths.model_copy(update={"state": tmp_path / "ref-state"})})
+    try:
+        builder.build(NOW)
+        edited = write_article(seeds_dir, "a6.md", title='"Story 6, corrected"', topics="[AI]", heat=heat,
+                               publishedDateTime=date)  # a6: second in every feed
+        report = builder.build(NOW, paths={str(edited)})
+        assert "feeds/topics/ai.rss" in report.written
+        build(other, now=NOW)
+        assert snapshot(tmp_path / "public") == snapshot(tmp_path / "reference")
+    finally:
+        builder.close()
+
+
 def test_a_feed_whose_render_failed_is_retried_by_the_next_build(setup, fail_render):
     articles, tmp_path, builder = setup
     new = write_article(articles, "new.md", title='"Robots"', topics="[Robots]")

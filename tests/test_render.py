@@ -15,7 +15,7 @@ import pytest
 from lxml import etree
 
 from feedd.models import Article, Family, FeedSpec, Image, Provider, Related
-from feedd.render import JSON_FEED_VERSION, SiteInfo, entry_id, render_feed
+from feedd.render import JSON_FEED_VERSION, SiteInfo, entry_id, render_feed, render_formats
 
 NS = {
     "atom": "http://www.w3.org/2005/Atom",
@@ -72,12 +72,13 @@ def rich(n: int = 1, **overrides) -> Article:
 
 
 def rss(items, spec_=None, site_=None) -> etree._Element:
-    data, _ = render_feed(site_ or site(), spec_ or spec(), items, "rss")
+    """As a build renders it: with the Atom feed, from one generator."""
+    data, _ = render_formats(site_ or site(), spec_ or spec(), items)["rss"]
     return etree.fromstring(data)
 
 
 def atom(items, spec_=None, site_=None) -> etree._Element:
-    data, _ = render_feed(site_ or site(), spec_ or spec(), items, "atom")
+    data, _ = render_formats(site_ or site(), spec_ or spec(), items)["atom"]
     return etree.fromstring(data)
 
 
@@ -180,6 +181,20 @@ class _Clock(datetime, metaclass=_ClockType):
     @classmethod
     def now(cls, tz=None):
         return cls.moment if tz is None else cls.moment.astimezone(tz)
+
+
+@pytest.mark.parametrize("formats", [("rss", "atom", "json"), ("json", "atom", "rss"), ("atom",)])
+def test_formats_rendered_together_equal_each_rendered_alone(formats):
+    """RSS and Atom share one feedgen generator in a build: neither may keep anything of the other."""
+    items = [rich(2), rich(3, provider=Provider("Wired", "wired.com", "https://wired.com/logo.png")), article(1)]
+    spec_ = spec(formats=formats, logo="https://news.example.org/logo.png")
+    together = render_formats(site(), spec_, items)
+    assert list(together) == list(formats)
+    for fmt in formats:
+        assert together[fmt] == render_feed(site(), spec_, items, fmt)
+    for fmt in set(formats) & {"rss", "atom"}:
+        assert f'href="{BASE}feeds/topics/ai.{fmt}" rel="self"'.encode() in together[fmt][0] or \
+            f'rel="self" href="{BASE}feeds/topics/ai.{fmt}"'.encode() in together[fmt][0]
 
 
 @pytest.mark.parametrize("fmt", ["rss", "atom", "json"])
