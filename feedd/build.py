@@ -11,8 +11,9 @@ import hashlib
 import heapq
 import logging
 import time
-from collections import Counter
-from collections.abc import Iterable
+from collections import Counter, deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future
 from datetime import UTC, datetime
 
 from feedd.config import Config
@@ -27,6 +28,7 @@ from feedd.selection import GroupKey, is_visible, matches
 
 log = logging.getLogger("feedd")
 PARALLEL_RENDER = 64  # feeds to render before worker processes pay for themselves
+RENDER_BATCH = 32  # feeds rendered, then published, at a time
 
 
 def render_job(site: SiteInfo, spec: FeedSpec, items: tuple[Article, ...]) -> tuple[dict[str, bytes], int]:
@@ -97,7 +99,16 @@ class Builder:
                 report.unchanged += [f"{plan.spec.path}.{ext}" for ext in (*plan.spec.formats, "html")]
                 continue
             jobs.append((key, plan, fingerprint))
-        outputs, fingerprints = self._render(site, jobs, report)
+        out = self.config.paths.output
+        if write:
+            out.mkdir(parents=True, exist_ok=True)
+            if paths is None:
+                clean_temp_files(out)
+        fingerprints: dict[str, str | None] = {}
+        for files, rendered in self._render(site, jobs, report):
+            fingerprints.update(rendered)
+            if write:
+                self._write(files, fingerprints, report)
         current = {feed_path(*k) for k in keys}
         gone = (set(self.summaries) | (set(self.published) if paths is None else set())) - current
         for path in gone:
@@ -107,10 +118,11 @@ class Builder:
         report.feeds = [self.summaries[p] for p in paths_in_order if p in self.summaries]
         listed = [(s.spec, s.count, s.updated) for s in report.feeds]
         if listed != self.listed or not write:
-            outputs["index.html"] = render_index(site, report.feeds)
-            outputs["feeds.opml"] = render_opml(site, report.feeds)
+            pages = {"index.html": render_index(site, report.feeds), "feeds.opml": render_opml(site, report.feeds)}
+            if write:
+                self._write(pages, fingerprints, report)  # after the feeds: it never links to one not there yet
         if write:
-            self._publish(outputs, fingerprints, current, full=paths is None, report=report)
+            self._unpublish(fingerprints, current, full=paths is None, report=report)
             if not report.failed:
                 self.listed = listed
         self._finish(report, changes.changed if paths is not None else None, now)
@@ -193,16 +205,42 @@ class Builder:
         return tuple(self.index.full(a, with_body=plan.spec.content == "full") for a in plan.items)
 
     def _render(self, site: SiteInfo, jobs: list[tuple[GroupKey, FeedPlan, str]], report: BuildReport
-                ) -> tuple[dict[str, bytes], dict[str, str | None]]:
-        work = [(site, plan.spec, self._hydrate(plan)) for _, plan, _ in jobs]
-        if len(work) >= PARALLEL_RENDER and self.workers > 1:
-            with process_pool(self.workers) as pool:
-                results = list(pool.map(_render_star, work, chunksize=16))
-        else:
-            results = [_render_star(job) for job in work]
+                ) -> Iterator[tuple[dict[str, bytes], dict[str, str]]]:
+        """Rendered files and fingerprints, RENDER_BATCH feeds at a time: a build that renders thousands of
+        feeds never holds all their articles or bytes (64 feeds with full texts at once took 32 MB)."""
+        done: list[tuple[tuple[GroupKey, FeedPlan, str], object]] = []
+        for rendered in self._rendered(site, jobs):
+            done.append(rendered)
+            if len(done) == RENDER_BATCH:
+                yield self._collect(done, report)
+                done = []
+        if done:
+            yield self._collect(done, report)
+
+    def _rendered(self, site: SiteInfo, jobs: list[tuple[GroupKey, FeedPlan, str]]
+                  ) -> Iterator[tuple[tuple[GroupKey, FeedPlan, str], object]]:
+        """(job, files or error) in order; in worker processes when there are many feeds, a few feeds ahead,
+        so that workers render while this process reads the next feeds' articles."""
+        def work(plan: FeedPlan) -> tuple[SiteInfo, FeedSpec, tuple[Article, ...]]:
+            return site, plan.spec, self._hydrate(plan)
+
+        if len(jobs) < PARALLEL_RENDER or self.workers < 2:
+            yield from ((job, _render_star(work(job[1]))) for job in jobs)
+            return
+        with process_pool(self.workers) as pool:
+            running: deque[tuple[tuple[GroupKey, FeedPlan, str], Future]] = deque()
+            for job in jobs:
+                running.append((job, pool.submit(_render_star, work(job[1]))))
+                if len(running) > 4 * self.workers:
+                    job, future = running.popleft()
+                    yield job, future.result()
+            yield from ((job, future.result()) for job, future in running)
+
+    def _collect(self, done: list[tuple[tuple[GroupKey, FeedPlan, str], object]], report: BuildReport
+                 ) -> tuple[dict[str, bytes], dict[str, str]]:
         outputs: dict[str, bytes] = {}
-        fingerprints: dict[str, str | None] = {}
-        for (_, plan, fingerprint), result in zip(jobs, results, strict=True):
+        fingerprints: dict[str, str] = {}
+        for (_, plan, fingerprint), result in done:
             spec = plan.spec
             if isinstance(result, str):  # one feed's failure never stops the others
                 report.failed.append(spec.path)
@@ -219,13 +257,9 @@ class Builder:
         return outputs, fingerprints
 
     # -- publishing ----------------------------------------------------------------------------------
-    def _publish(self, outputs: dict[str, bytes], fingerprints: dict[str, str | None], current: set[str],
-                 full: bool, report: BuildReport) -> None:
-        root = self.config.paths.output
-        root.mkdir(parents=True, exist_ok=True)
-        if full:
-            clean_temp_files(root)
-        written, unchanged, failed = publish_many(root, outputs)
+    def _write(self, outputs: dict[str, bytes], fingerprints: dict[str, str | None], report: BuildReport) -> None:
+        """Publish files; a feed whose file could not be written is not recorded as published (retried)."""
+        written, unchanged, failed = publish_many(self.config.paths.output, outputs)
         report.written += written
         report.unchanged += unchanged
         for rel, reason in failed.items():
@@ -233,6 +267,11 @@ class Builder:
             report.diagnostics.append(Diagnostic(rel, "error", f"{reason}; previous file kept"))
             fingerprints.pop(rel.rsplit(".", 1)[0], None)  # not recorded as published: retried next build
             self.retry.add(rel.rsplit(".", 1)[0])
+
+    def _unpublish(self, fingerprints: dict[str, str | None], current: set[str], full: bool,
+                   report: BuildReport) -> None:
+        """Remove the files of feeds that are gone, and record what is published now."""
+        root = self.config.paths.output
         gone = {f"{path}.{ext}" for path, fp in fingerprints.items() if fp is None and path not in current
                 for ext in ("rss", "atom", "json", "html")}
         if full and not self.swept:  # once per builder: anything a previous config or version left behind

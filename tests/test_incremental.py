@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import shutil
 import time
@@ -153,6 +154,38 @@ def test_parallel_parsing_gives_the_same_feeds(seeds_dir: Path, tmp_path: Path, 
     serial = serial.model_copy(update={"paths": serial.paths.model_copy(update={"state": tmp_path / "s2"})})
     build(serial, now=NOW)
     assert snapshot(tmp_path / "parallel") == snapshot(tmp_path / "serial")
+
+
+def test_rendering_in_workers_and_batches_gives_the_same_feeds(seeds_dir: Path, tmp_path: Path, monkeypatch,
+                                                               fail_render):
+    """Feeds rendered in worker processes, a few ahead, and published a batch at a time: the same files as
+    one process gives, and one feed's failure still costs only that feed."""
+    for n in range(40):
+        write_article(seeds_dir, f"gen{n:02}.md", title=f'"Generated {n}"', topics=f"[T{n % 7}]", heat=str(n),
+                      provider=f"{{name: P{n % 5}, domain: p{n % 5}.example}}")
+    module = importlib.import_module("feedd.build")  # `feedd.build` as an attribute is the build() function
+    monkeypatch.setattr(module, "PARALLEL_RENDER", 4)
+    monkeypatch.setattr(module, "RENDER_BATCH", 3)
+    fail_render("feeds/topics/t3")
+    parallel = Builder(make_config(seeds_dir, tmp_path / "parallel", defaults={"content": "full"}), workers=2)
+    try:
+        report = parallel.build(NOW)
+    finally:
+        parallel.close()
+    assert report.failed == ["feeds/topics/t3"]
+    assert len(report.feeds) > 4 * 2 + 3  # more than the workers run ahead, and several batches
+    fail_render.restore()
+    serial = make_config(seeds_dir, tmp_path / "serial", defaults={"content": "full"})
+    serial = serial.model_copy(update={"paths": serial.paths.model_copy(update={"state": tmp_path / "s2"})})
+    one = Builder(serial, workers=1)
+    try:
+        one.build(NOW)
+    finally:
+        one.close()
+    expected = {k: v for k, v in snapshot(tmp_path / "serial").items()
+                if not k.startswith("feeds/topics/t3.") and k not in ("index.html", "index.html.gz")}
+    got = {k: v for k, v in snapshot(tmp_path / "parallel").items() if k not in ("index.html", "index.html.gz")}
+    assert got == expected
 
 
 def test_watcher_turns_a_queue_overflow_into_a_full_rescan(tmp_path: Path):
