@@ -4,10 +4,21 @@ from __future__ import annotations
 
 import ftfy
 import pytest
+from ftfy.badness import BADNESS_RE, is_bad
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from feedd.text import _FTFY, _XML_ILLEGAL, body_html, match_key, one_line, paragraphs, repair
+from feedd.text import (
+    _BADNESS_WINDOW,
+    _FTFY,
+    _XML_ILLEGAL,
+    body_html,
+    looks_bad,
+    match_key,
+    one_line,
+    paragraphs,
+    repair,
+)
 
 
 @pytest.mark.parametrize("broken, fixed", [
@@ -89,3 +100,27 @@ def test_repair_skips_ftfy_only_where_ftfy_would_change_nothing(value):
     cleaned = _XML_ILLEGAL.sub("", value)
     expected = cleaned if cleaned.isascii() else ftfy.fix_text(cleaned, _FTFY)
     assert repair(value)[0] == expected
+
+
+# Every character ftfy's mojibake patterns name, and ASCII ones they combine with.
+_BADNESS_CHARS = "".join(sorted({c for c in BADNESS_RE.pattern if not c.isascii()})) + "aszAZ .,?!\n\t"
+
+
+def test_the_mojibake_check_is_searched_in_windows():
+    """Otherwise looks_bad silently falls back to searching all of every text (a fifth of parsing)."""
+    assert _BADNESS_WINDOW is not None and _BADNESS_WINDOW <= 16
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.lists(st.text(alphabet=st.sampled_from(_BADNESS_CHARS), max_size=6)
+                | st.text(alphabet="abc .\n", max_size=40), max_size=12).map("".join))
+def test_looks_bad_agrees_with_ftfy(text):
+    """Searching only near non-ASCII characters finds exactly the mojibake ftfy's is_bad finds."""
+    assert looks_bad(text) == is_bad(text)
+
+
+def test_looks_bad_agrees_with_ftfy_on_the_seeds(seeds_dir):
+    texts = [p.read_text(encoding="utf-8", errors="replace") for p in sorted(seeds_dir.rglob("*")) if p.is_file()]
+    texts += ["worldâ€™s", "Ã ", "x Ã ", "Ã", "ok Ã© ok", "ГўВЂВ\u2019x", "a" * 7 + "Ã ", "é" + " " * 20 + "Ã©"]
+    assert [looks_bad(t) for t in texts] == [is_bad(t) for t in texts]
+    assert any(is_bad(t) for t in texts) and not all(is_bad(t) for t in texts)
