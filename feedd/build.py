@@ -29,6 +29,7 @@ from feedd.selection import GroupKey, is_visible, matches
 log = logging.getLogger("feedd")
 PARALLEL_RENDER = 64  # feeds to render before worker processes pay for themselves
 RENDER_BATCH = 32  # feeds rendered, then published, at a time
+Job = tuple[GroupKey, FeedPlan, str]  # a feed to render: its key, ranked items and fingerprint
 
 
 def render_job(site: SiteInfo, spec: FeedSpec, items: tuple[Article, ...]) -> tuple[dict[str, bytes], int]:
@@ -204,11 +205,11 @@ class Builder:
         """The items as rendered: whole articles from the index, with full texts for full-content feeds."""
         return tuple(self.index.full(a, with_body=plan.spec.content == "full") for a in plan.items)
 
-    def _render(self, site: SiteInfo, jobs: list[tuple[GroupKey, FeedPlan, str]], report: BuildReport
+    def _render(self, site: SiteInfo, jobs: list[Job], report: BuildReport
                 ) -> Iterator[tuple[dict[str, bytes], dict[str, str]]]:
         """Rendered files and fingerprints, RENDER_BATCH feeds at a time: a build that renders thousands of
         feeds never holds all their articles or bytes (64 feeds with full texts at once took 32 MB)."""
-        done: list[tuple[tuple[GroupKey, FeedPlan, str], object]] = []
+        done: list[tuple[Job, object]] = []
         for rendered in self._rendered(site, jobs):
             done.append(rendered)
             if len(done) == RENDER_BATCH:
@@ -217,8 +218,8 @@ class Builder:
         if done:
             yield self._collect(done, report)
 
-    def _rendered(self, site: SiteInfo, jobs: list[tuple[GroupKey, FeedPlan, str]]
-                  ) -> Iterator[tuple[tuple[GroupKey, FeedPlan, str], object]]:
+    def _rendered(self, site: SiteInfo, jobs: list[Job]
+                  ) -> Iterator[tuple[Job, object]]:
         """(job, files or error) in order; in worker processes when there are many feeds, a few feeds ahead,
         so that workers render while this process reads the next feeds' articles."""
         def work(plan: FeedPlan) -> tuple[SiteInfo, FeedSpec, tuple[Article, ...]]:
@@ -228,15 +229,15 @@ class Builder:
             yield from ((job, _render_star(work(job[1]))) for job in jobs)
             return
         with process_pool(self.workers) as pool:
-            running: deque[tuple[tuple[GroupKey, FeedPlan, str], Future]] = deque()
+            running: deque[tuple[Job, Future]] = deque()
             for job in jobs:
                 running.append((job, pool.submit(_render_star, work(job[1]))))
                 if len(running) > 4 * self.workers:
-                    job, future = running.popleft()
-                    yield job, future.result()
-            yield from ((job, future.result()) for job, future in running)
+                    first, future = running.popleft()
+                    yield first, future.result()
+            yield from ((waiting, future.result()) for waiting, future in running)
 
-    def _collect(self, done: list[tuple[tuple[GroupKey, FeedPlan, str], object]], report: BuildReport
+    def _collect(self, done: list[tuple[Job, object]], report: BuildReport
                  ) -> tuple[dict[str, bytes], dict[str, str]]:
         outputs: dict[str, bytes] = {}
         fingerprints: dict[str, str] = {}

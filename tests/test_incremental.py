@@ -281,41 +281,48 @@ def test_deleting_many_files_does_not_rescan_the_index_per_file(setup, monkeypat
     assert all(f"gone{n}.md" not in builder.index.files for n in range(50))
 
 
-def test_edits_below_the_top_of_a_full_feed_match_a_full_build(seeds_dir: Path, tmp_path: Path):
-    """With more members than the limit, an edit that cannot reach the top leaves the feed as it was."""
-    sections = {"defaults": {"limit": 3, "content": "full"},
-                "feeds": [{"name": "hot", "filter": {"min_heat": 100}, "sort": "heat"}]}
-    config = make_config(seeds_dir, tmp_path / "public", **sections)
+TOP3 = {"defaults": {"limit": 3, "content": "full"},
+        "feeds": [{"name": "hot", "filter": {"min_heat": 100}, "sort": "heat"}]}
+
+
+@pytest.fixture
+def top3(seeds_dir: Path, tmp_path: Path):
+    """Eight AI stories, a0 oldest and coolest to a7 newest and hottest, in feeds of 3; reference() is what a
+    full build of the folder gives now."""
     for n in range(8):
         write_article(seeds_dir, f"a{n}.md", title=f'"Story {n}"', topics="[AI]", heat=str(100 + n),
                       publishedDateTime=f"2021-02-0{n + 1}T10:00:00Z")
-    builder = Builder(config, workers=1)
+    builder = Builder(make_config(seeds_dir, tmp_path / "public", **TOP3), workers=1)
 
     def reference() -> dict[str, bytes]:
-        other = make_config(seeds_dir, tmp_path / "reference", **sections)
+        other = make_config(seeds_dir, tmp_path / "reference", **TOP3)
         other = other.model_copy(update={"paths": other.paths.model_copy(update={"state": tmp_path / "ref-state"})})
         shutil.rmtree(tmp_path / "reference", ignore_errors=True)
         shutil.rmtree(tmp_path / "ref-state", ignore_errors=True)
         build(other, now=NOW)
         return snapshot(tmp_path / "reference")
 
-    try:
-        builder.build(NOW)
-        old = write_article(seeds_dir, "a0.md", title='"Story 0, corrected"', topics="[AI]", heat="100",
-                            publishedDateTime="2021-02-01T10:00:00Z")  # oldest and coolest: not shown anywhere
-        report = builder.build(NOW, paths={str(old)})
-        assert not [f for f in report.written if "topics/ai" in f or f.startswith("feeds/all")]
-        assert snapshot(tmp_path / "public") == reference()
-        write_article(seeds_dir, "a0.md", title='"Story 0, now hot"', topics="[AI]", heat="999",
-                      publishedDateTime="2021-02-01T10:00:00Z")  # jumps to the top of the heat feed
-        report = builder.build(NOW, paths={str(old)})
-        assert "feeds/hot.rss" in report.written
-        assert snapshot(tmp_path / "public") == reference()
-        (seeds_dir / "a7.md").unlink()  # the newest: shown in every date feed
-        builder.build(NOW, paths={str(seeds_dir / "a7.md")})
-        assert snapshot(tmp_path / "public") == reference()
-    finally:
-        builder.close()
+    builder.build(NOW)
+    yield builder, reference
+    builder.close()
+
+
+def test_edits_below_the_top_of_a_full_feed_match_a_full_build(seeds_dir: Path, tmp_path: Path, top3):
+    """With more members than the limit, an edit that cannot reach the top leaves the feed as it was."""
+    builder, reference = top3
+    old = write_article(seeds_dir, "a0.md", title='"Story 0, corrected"', topics="[AI]", heat="100",
+                        publishedDateTime="2021-02-01T10:00:00Z")  # oldest and coolest: not shown anywhere
+    report = builder.build(NOW, paths={str(old)})
+    assert not [f for f in report.written if "topics/ai" in f or f.startswith("feeds/all")]
+    assert snapshot(tmp_path / "public") == reference()
+    write_article(seeds_dir, "a0.md", title='"Story 0, now hot"', topics="[AI]", heat="999",
+                  publishedDateTime="2021-02-01T10:00:00Z")  # jumps to the top of the heat feed
+    report = builder.build(NOW, paths={str(old)})
+    assert "feeds/hot.rss" in report.written
+    assert snapshot(tmp_path / "public") == reference()
+    (seeds_dir / "a7.md").unlink()  # the newest: shown in every date feed
+    builder.build(NOW, paths={str(seeds_dir / "a7.md")})
+    assert snapshot(tmp_path / "public") == reference()
 
 
 @pytest.mark.parametrize("date, heat", [
@@ -324,28 +331,15 @@ def test_edits_below_the_top_of_a_full_feed_match_a_full_build(seeds_dir: Path, 
     ("2021-01-01T10:00:00Z", "106"),  # older than every article: drops out of the date feeds
     ("2021-02-04T12:00:00Z", "50"),  # from second to last of the three shown; out of the heat feed
 ])
-def test_edits_among_the_items_shown_match_a_full_build(seeds_dir: Path, tmp_path: Path, date: str, heat: str):
+def test_edits_among_the_items_shown_match_a_full_build(seeds_dir: Path, tmp_path: Path, top3, date: str, heat: str):
     """An edit to an article a full feed shows re-ranks from the shown items when it can; it must still
     give what a full build gives, whether the article stays, moves or leaves."""
-    sections = {"defaults": {"limit": 3, "content": "full"},
-                "feeds": [{"name": "hot", "filter": {"min_heat": 100}, "sort": "heat"}]}
-    config = make_config(seeds_dir, tmp_path / "public", **sections)
-    for n in range(8):
-        write_article(seeds_dir, f"a{n}.md", title=f'"Story {n}"', topics="[AI]", heat=str(100 + n),
-                      publishedDateTime=f"2021-02-0{n + 1}T10:00:00Z")
-    builder = Builder(config, workers=1)
-    other = make_config(seeds_dir, tmp_path / "reference", **sections)
-    other = other.model_copy(update={"paths": other.paths.model_copy(update={"state": tmp_path / "ref-state"})})
-    try:
-        builder.build(NOW)
-        edited = write_article(seeds_dir, "a6.md", title='"Story 6, corrected"', topics="[AI]", heat=heat,
-                               publishedDateTime=date)  # a6: second in every feed
-        report = builder.build(NOW, paths={str(edited)})
-        assert "feeds/topics/ai.rss" in report.written
-        build(other, now=NOW)
-        assert snapshot(tmp_path / "public") == snapshot(tmp_path / "reference")
-    finally:
-        builder.close()
+    builder, reference = top3
+    edited = write_article(seeds_dir, "a6.md", title='"Story 6, corrected"', topics="[AI]", heat=heat,
+                           publishedDateTime=date)  # a6: second in every feed
+    report = builder.build(NOW, paths={str(edited)})
+    assert "feeds/topics/ai.rss" in report.written
+    assert snapshot(tmp_path / "public") == reference()
 
 
 def test_a_feed_whose_render_failed_is_retried_by_the_next_build(setup, fail_render):
