@@ -28,7 +28,7 @@ from feedd.selection import GroupKey, is_visible, matches
 
 log = logging.getLogger("feedd")
 PARALLEL_RENDER = 64  # feeds to render before worker processes pay for themselves
-RENDER_BATCH = 32  # feeds rendered, then published, at a time
+RENDER_BATCH = 16  # feeds rendered, then published, at a time
 Job = tuple[GroupKey, FeedPlan, str]  # a feed to render: its key, ranked items and fingerprint
 
 
@@ -232,7 +232,7 @@ class Builder:
             running: deque[tuple[Job, Future]] = deque()
             for job in jobs:
                 running.append((job, pool.submit(_render_star, work(job[1]))))
-                if len(running) > 4 * self.workers:
+                if len(running) > 2 * self.workers:
                     first, future = running.popleft()
                     yield first, future.result()
             yield from ((waiting, future.result()) for waiting, future in running)

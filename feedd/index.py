@@ -25,7 +25,7 @@ from feedd.records import Row, from_record, full_article, parse_rows
 from feedd.statedb import connect, db_path, fingerprint, open_db
 
 log = logging.getLogger("feedd")
-FULL_CACHE = 1024  # whole articles kept for rendering (see ArticleIndex.full)
+FULL_CACHE = 512  # whole articles kept for rendering (see ArticleIndex.full): about 4 MB with full texts
 PARALLEL_THRESHOLD = 400  # below this, worker start-up costs more than it saves
 CHUNK = 256
 

@@ -120,7 +120,7 @@ def paragraphs(body: str) -> list[str]:
     return [one_line(p) for p in _PARAGRAPH_BREAK.split(body) if p.strip()]
 
 
-@lru_cache(maxsize=1024)  # each body is rendered into RSS, Atom and JSON Feed alike
+@lru_cache(maxsize=128)  # each body goes into Atom and RSS (one generator) and JSON Feed: a feed's worth
 def body_html(body: str) -> str:
     """Plain text as escaped HTML paragraphs: text is never interpreted as markup."""
     return "".join(f"<p>{html.escape(p, quote=False)}</p>" for p in paragraphs(body))
