@@ -11,6 +11,7 @@ import gzip
 import os
 import stat
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from feedd.errors import PublishError
@@ -99,23 +100,30 @@ def publish_many(root: Path, outputs: dict[str, bytes]) -> tuple[list[str], list
     failed: dict[str, str] = {}
     staged: list[tuple[str, bool, list[tuple[str, Path]]]] = []
     sync_each = len(outputs) < BATCH_SYNC
+    todo: list[tuple[str, Path, bool, Path | None]] = []  # rel, path, bytes changed, .gz sibling to write
     for rel, data in sorted(outputs.items()):
-        moves: list[tuple[str, Path]] = []
         try:
             path = confined(root, rel)
-            gz = path.with_name(path.name + ".gz")
             changed = _current(path) != data
+            sibling = path.suffix in COMPRESSIBLE and (changed or not in_step(path))
+            todo.append((rel, path, changed, path.with_name(path.name + ".gz") if sibling else None))
+        except (OSError, PublishError) as exc:
+            failed[rel] = _reason(exc)
+    compressed = _compress({rel: outputs[rel] for rel, _, _, gz in todo if gz})
+    for rel, path, changed, gz in todo:
+        moves: list[tuple[str, Path]] = []
+        try:
             if changed:
-                moves.append((_stage(path, data, sync_each), path))
-            if path.suffix in COMPRESSIBLE and (changed or not in_step(path)):
-                temp = _stage(gz, gzip.compress(data, compresslevel=9, mtime=0), sync_each)
+                moves.append((_stage(path, outputs[rel], sync_each), path))
+            if gz:
+                temp = _stage(gz, compressed[rel], sync_each)
                 _same_time(temp, moves[0][0] if changed else path)
                 moves.insert(0, (temp, gz))
         except (OSError, PublishError) as exc:
             for temp, _ in moves:
                 with contextlib.suppress(OSError):
                     os.unlink(temp)
-            failed[rel] = exc.reason if isinstance(exc, PublishError) else f"cannot write: {exc.strerror or exc}"
+            failed[rel] = _reason(exc)
             continue
         if moves:
             staged.append((rel, changed, moves))
@@ -132,8 +140,24 @@ def publish_many(root: Path, outputs: dict[str, bytes]) -> tuple[list[str], list
             for temp, _ in moves:
                 with contextlib.suppress(OSError):
                     os.unlink(temp)
-            failed[rel] = f"cannot write: {exc.strerror or exc}"
+            failed[rel] = _reason(exc)
     return written, unchanged, failed
+
+
+def _reason(exc: OSError | PublishError) -> str:
+    return exc.reason if isinstance(exc, PublishError) else f"cannot write: {exc.strerror or exc}"
+
+
+def _compress(files: dict[str, bytes]) -> dict[str, bytes]:
+    """The .gz bytes of each file, on two threads (zlib lets go of the GIL): an edit that re-renders five
+    feeds writes twenty .gz siblings, 30 ms one after the other at level 9."""
+    def gz(data: bytes) -> bytes:
+        return gzip.compress(data, compresslevel=9, mtime=0)
+
+    if len(files) < 2:
+        return {rel: gz(data) for rel, data in files.items()}
+    with ThreadPoolExecutor(2, thread_name_prefix="feedd-gzip") as pool:
+        return dict(zip(files, pool.map(gz, files.values()), strict=True))
 
 
 def managed_files(root: Path) -> set[str]:
