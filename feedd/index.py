@@ -268,9 +268,16 @@ class ArticleIndex:
         if (whole := self._full.get(key)) is not None:
             self._full.move_to_end(key)
             return whole
-        row = self.db.execute("SELECT full FROM files WHERE rel = ?", (article.source,)).fetchone()
+        own_body = with_body and self._body_source(article) == article.source  # then one query reads both
+        row = self.db.execute("SELECT full, body FROM files WHERE rel = ?" if own_body else
+                              "SELECT full FROM files WHERE rel = ?", (article.source,)).fetchone()
         whole = (full_article(row[0]) if row else None) or article
-        whole = replace(whole, title_key=article.title_key, body=self.body(article) if with_body else None)
+        body = None
+        if own_body:
+            body = row[1] or None if row else None
+        elif with_body:
+            body = self.body(article)  # another file's full text, or none
+        whole = replace(whole, title_key=article.title_key, body=body)
         self._full[key] = whole
         if len(self._full) > FULL_CACHE:
             self._full.popitem(last=False)
