@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import Future
 from datetime import UTC, datetime
 
+from feedd.bulk import collector_paused
 from feedd.config import Config
 from feedd.index import ArticleIndex
 from feedd.membership import Feeds
@@ -73,6 +74,12 @@ class Builder:
     def build(self, now: datetime | None = None, paths: Iterable[str] | None = None,
               write: bool = True) -> BuildReport:
         """A full rescan (paths=None) or the given changed paths; renders only feeds whose items changed."""
+        if paths is None or self.feeds is None:  # the whole folder: see feedd.bulk
+            with collector_paused():
+                return self._build(now, paths, write)
+        return self._build(now, paths, write)
+
+    def _build(self, now: datetime | None, paths: Iterable[str] | None, write: bool) -> BuildReport:
         started = time.perf_counter()
         now = now or datetime.now(UTC)
         report = BuildReport(started=now)

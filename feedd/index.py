@@ -17,6 +17,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from feedd.bulk import collector_paused
 from feedd.config import Config
 from feedd.corpus import Entry, Parsed, list_files, rel_name, stat_entry
 from feedd.models import Article, Diagnostic
@@ -79,8 +80,9 @@ class ArticleIndex:
     # -- persistence ---------------------------------------------------------------------------------
     def _load(self) -> None:
         try:
-            for rel, blob, digest in self.db.execute("SELECT rel, record, digest FROM files"):
-                self._remember(from_record(rel, blob, digest))
+            with collector_paused():
+                for rel, blob, digest in self.db.execute("SELECT rel, record, digest FROM files"):
+                    self._remember(from_record(rel, blob, digest))
         except (pickle.UnpicklingError, AttributeError, TypeError, ValueError, EOFError, sqlite3.DatabaseError):
             log.warning("article index in %s is unreadable; rebuilding it", self.config.paths.state)
             self.db.execute("DELETE FROM meta")  # the next connection starts over with fresh tables

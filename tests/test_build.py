@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import gzip
 import json
 import re
@@ -14,7 +15,7 @@ import pytest
 from conftest import NOW, ROOT, SEEDS, make_config, write_article
 from lxml import etree
 
-from feedd.build import build
+from feedd.build import Builder, build
 from feedd.config import load_config
 
 WIRED_LINK = "https://www.wired.com/story/chinese-lab-aiming-big-ai-breakthroughs/"
@@ -337,3 +338,18 @@ def test_every_url_is_under_a_base_url_with_a_path(seeds_dir):
     assert urls and all(u.startswith(base) for u in urls)
     index = lxml.html.fromstring((out / "index.html").read_bytes())
     assert all(h.startswith(base) for h in index.xpath("//head/link[@rel='alternate']/@href"))
+
+
+def test_a_full_build_leaves_the_cycle_collector_on(seeds_dir, tmp_path, monkeypatch):
+    """Full builds pause Python's cycle collector (feedd.bulk); a service whose collector stayed off would
+    leak every reference cycle for good, also after a build that failed."""
+    builder = Builder(make_config(seeds_dir, tmp_path / "public"), workers=1)
+    try:
+        builder.build(NOW)
+        assert gc.isenabled()
+        monkeypatch.setattr(builder.index, "refresh", lambda paths=None: 1 / 0)
+        with pytest.raises(ZeroDivisionError):
+            builder.build(NOW)
+        assert gc.isenabled()
+    finally:
+        builder.close()
