@@ -125,14 +125,14 @@ class Builder:
         paths_in_order = (feed_path(*key) for key in keys)
         report.feeds = [self.summaries[p] for p in paths_in_order if p in self.summaries]
         listed = [(s.spec, s.count, s.updated) for s in report.feeds]
+        if write:  # gone feeds right after the others are written, then the pages that list what is there
+            self._unpublish(fingerprints, current, full=paths is None, report=report)
         if listed != self.listed or not write:
             pages = {"index.html": render_index(site, report.feeds), "feeds.opml": render_opml(site, report.feeds)}
             if write:
                 self._write(pages, fingerprints, report)  # after the feeds: it never links to one not there yet
-        if write:
-            self._unpublish(fingerprints, current, full=paths is None, report=report)
-            if not report.failed:
-                self.listed = listed
+        if write and not report.failed:
+            self.listed = listed
         self._finish(report, changes.changed if paths is not None else None, now)
         report.duration = time.perf_counter() - started
         return report
