@@ -11,11 +11,12 @@ import logging
 import os
 import pickle
 import sqlite3
-from collections import OrderedDict
 from collections.abc import Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+
+from cachetools import LRUCache
 
 from feedd.bulk import collector_paused
 from feedd.config import Config
@@ -72,7 +73,7 @@ class ArticleIndex:
         self.ids_by_key = Multimap()  # title key → winning article ids
         self.rejected = self.orphans = self.open_diagnostics = 0  # running counts, for every build's report
         self._diagnostics: list[Diagnostic] | None = None  # the whole folder's, until a file changes
-        self._full: OrderedDict[tuple[str, str, bool], Article] = OrderedDict()
+        self._full: LRUCache[tuple[str, str, bool], Article] = LRUCache(FULL_CACHE)  # see full()
         self.db_path = db_path(config, persist)
         self.db = open_db(self.db_path, fingerprint(config))
         self._load()
@@ -268,7 +269,6 @@ class ArticleIndex:
         their items back from SQLite was a fifth of the time from an edit to its feeds."""
         key = (article.source, self.digest(article), with_body)
         if (whole := self._full.get(key)) is not None:
-            self._full.move_to_end(key)
             return whole
         own_body = with_body and self._body_source(article) == article.source  # then one query reads both
         row = self.db.execute("SELECT full, body FROM files WHERE rel = ?" if own_body else
@@ -279,10 +279,7 @@ class ArticleIndex:
             body = row[1] or None if row else None
         elif with_body:
             body = self.body(article)  # another file's full text, or none
-        whole = replace(whole, title_key=article.title_key, body=body)
-        self._full[key] = whole
-        if len(self._full) > FULL_CACHE:
-            self._full.popitem(last=False)
+        whole = self._full[key] = replace(whole, title_key=article.title_key, body=body)
         return whole
 
     def _body_source(self, article: Article) -> str | None:
@@ -332,27 +329,3 @@ class ArticleIndex:
 
     def close(self) -> None:
         self.db.close()
-
-
-@dataclass
-class Corpus:
-    """Every article that could be read (with its full text) and what was said about the rest."""
-
-    articles: list[Article] = field(default_factory=list)
-    diagnostics: list[Diagnostic] = field(default_factory=list)
-    rejected: int = 0
-    orphans: int = 0
-
-
-def load_corpus(config: Config) -> Corpus:
-    """Read the whole articles folder once, without persisting anything (`feedd check`, tests)."""
-    if not config.paths.articles.is_dir():
-        return Corpus(diagnostics=[Diagnostic(str(config.paths.articles), "error", "articles folder does not exist")])
-    index = ArticleIndex(config, persist=False, workers=1)
-    try:
-        index.refresh()
-        rejected, orphans = index.counts()
-        articles = [index.full(a, with_body=True) for a in sorted(index.articles(), key=lambda a: a.source)]
-        return Corpus(articles, index.diagnostics(), rejected, orphans)
-    finally:
-        index.close()

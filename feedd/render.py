@@ -160,12 +160,7 @@ def _entry(fg: FeedGenerator, site: SiteInfo, spec: FeedSpec, a: Article) -> Non
 
 
 def render_rss(site: SiteInfo, spec: FeedSpec, items: Sequence[Article]) -> bytes:
-    return _rss_str(_generator(site, spec, items, "rss"), spec)
-
-
-def _rss_str(fg: FeedGenerator, spec: FeedSpec) -> bytes:
-    fg.description(spec.description)
-    return fg.rss_str(pretty=True)
+    return _generator(site, spec, items, "rss").rss_str(pretty=True)  # subtitle() set the description
 
 
 def render_atom(site: SiteInfo, spec: FeedSpec, items: Sequence[Article]) -> bytes:
@@ -228,7 +223,7 @@ def render_formats(site: SiteInfo, spec: FeedSpec, items: Sequence[Article]) -> 
     fg = _generator(site, spec, items, "atom")
     shared = {"atom": fg.atom_str(pretty=True)}
     _links(fg, site, spec, "rss")
-    shared["rss"] = _rss_str(fg, spec)
+    shared["rss"] = fg.rss_str(pretty=True)
     return {fmt: (shared[fmt], len(items)) if fmt in shared else render_feed(site, spec, items, fmt)
             for fmt in spec.formats}
 

@@ -2,12 +2,15 @@ from __future__ import annotations
 
 import importlib
 import shutil
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from feedd.config import Config, validate_config
+from feedd.index import ArticleIndex
+from feedd.models import Article, Diagnostic
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "articles"
@@ -68,3 +71,27 @@ def fail_render(monkeypatch):
 
     fail.restore = lambda: monkeypatch.setattr(module, "render_formats", real)
     return fail
+
+
+@dataclass
+class Corpus:
+    """Every article that could be read (with its full text) and what was said about the rest."""
+
+    articles: list[Article] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    rejected: int = 0
+    orphans: int = 0
+
+
+def load_corpus(config: Config) -> Corpus:
+    """Read the whole articles folder once, without persisting anything: every article with its full text."""
+    if not config.paths.articles.is_dir():
+        return Corpus(diagnostics=[Diagnostic(str(config.paths.articles), "error", "articles folder does not exist")])
+    index = ArticleIndex(config, persist=False, workers=1)
+    try:
+        index.refresh()
+        rejected, orphans = index.counts()
+        articles = [index.full(a, with_body=True) for a in sorted(index.articles(), key=lambda a: a.source)]
+        return Corpus(articles, index.diagnostics(), rejected, orphans)
+    finally:
+        index.close()

@@ -12,11 +12,10 @@ from datetime import UTC
 from pathlib import Path
 
 import pytest
-from conftest import make_config
+from conftest import load_corpus, make_config
 
 from feedd.articles import is_ignored, read_file
 from feedd.fields import to_article
-from feedd.index import load_corpus
 
 LIMIT = 2 * 1024 * 1024
 ARTICLE = '---\ntitle: "Café crème"\nwebUrl: "https://example.com/a"\npublishedDateTime: 2021-01-21T12:06:00Z\n---\n'

@@ -6,11 +6,10 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import NOW, make_config, write_article
+from conftest import NOW, load_corpus, make_config, write_article
 
 from feedd import corpus as corpus_module
 from feedd.build import Builder
-from feedd.index import load_corpus
 
 SEED_000 = "000_8e0c099ee215eaaa.txt"
 SEED_001 = "001_381cd51ca3d3cff3.txt"

@@ -28,13 +28,12 @@ from zoneinfo import ZoneInfo
 
 import feedparser
 import pytest
-from conftest import NOW, SEEDS, make_config
+from conftest import NOW, SEEDS, load_corpus, make_config
 from hostile import CASES, SECRET, Case, fm, write_corpus
 from lxml import etree
 
 import feedd.corpus
 from feedd.build import Builder, build
-from feedd.index import load_corpus
 
 NOBODY = 65534
 SEED_000 = "https://www.wired.com/story/chinese-lab-aiming-big-ai-breakthroughs/"
