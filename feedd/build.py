@@ -143,8 +143,7 @@ class Builder:
         winners = self.index.winners
         if self.feeds is None:
             self.feeds = Feeds(self.config, now)
-            for article in winners.values():
-                self.feeds.add(article)
+            self.feeds.add_all(winners.values())
             self.embargoes = sorted((a.published_at, a.id) for a in winners.values()
                                     if a.published and a.published_at > now)
             for article_id in winners:

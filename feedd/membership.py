@@ -62,6 +62,30 @@ class Feeds:
         self._recheck(touched)
         return touched
 
+    def add_all(self, articles: Iterable[Article]) -> None:
+        """Place many articles at once: what add() does for each, without the bookkeeping of a change (what
+        it touched, which plans are dirty, whether keys() still holds). A warm restart places 100k articles:
+        add() took a sixth of it."""
+        members, names, placed, interned, config, now = \
+            self.members, self.names, self.placed, self._keys, self.config, self.now
+        sort_keys = [(keys, _KEPT_KEYS[sort]) for sort, keys in self.keys_by.items()]
+        for article in articles:
+            if article.id in placed or self.plans:  # a new version of a placed article, or feeds already planned
+                self.add(article)
+                continue
+            flat: list[GroupKey | str | None] = []
+            for key, name in memberships(article, config, now):
+                key = interned.setdefault(key, key)
+                members[key][article.id] = article
+                if name is not None:
+                    names[key][name] += 1
+                flat += (key, name)
+            if flat:
+                placed[article.id] = tuple(flat)
+                for keys, key_of in sort_keys:
+                    keys[article.id] = key_of(article)
+        self._listed = None
+
     def remove(self, article_id: str) -> set[GroupKey]:
         touched: set[GroupKey] = set()
         placed = self.placed.pop(article_id, ())
@@ -166,6 +190,5 @@ class Feeds:
 def plan_feeds(config: Config, articles: Iterable[Article], now: datetime) -> list[FeedPlan]:
     """Every feed that exists now, with its ranked and limited items, in a stable order."""
     feeds = Feeds(config, now)
-    for article in articles:
-        feeds.add(article)
+    feeds.add_all(articles)
     return [feeds.plan(key) for key in feeds.keys()]
