@@ -302,12 +302,13 @@ class ArticleIndex:
         return list(self._diagnostics)
 
     def _folder_diagnostics(self) -> list[Diagnostic]:
-        found = [d for rel in sorted(self.files) for d in self.files[rel].diagnostics]
-        for rels in (self.by_id[i] for i in sorted(self.by_id)):
-            if len(rels) > 1:
-                first = min(rels)
-                found += [Diagnostic(rel, "warning", f"ignored: same link as {first}, which is kept")
-                          for rel in sorted(rels) if rel != first]
+        # sorting only what has something to say: sorting all 133k paths and 100k ids was most of the time
+        found = [d for rel in sorted(r for r, p in self.files.items() if p.diagnostics)
+                 for d in self.files[rel].diagnostics]
+        for rels in (self.by_id[i] for i in sorted(i for i, rels in self.by_id.items() if len(rels) > 1)):
+            first = min(rels)
+            found += [Diagnostic(rel, "warning", f"ignored: same link as {first}, which is kept")
+                      for rel in sorted(rels) if rel != first]
         for key, rels in sorted(self.texts_by_key.items()):
             if not rels:
                 continue
