@@ -97,6 +97,13 @@ class ArticleIndex:
     def feed_fingerprints(self) -> dict[str, str]:
         return dict(self.db.execute("SELECT path, fingerprint FROM feeds").fetchall())
 
+    def pages_fingerprint(self) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = 'pages'").fetchone()
+        return row[0] if row else None
+
+    def save_pages_fingerprint(self, fingerprint: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES ('pages', ?)", (fingerprint,))
+
     def save_feed_fingerprints(self, fingerprints: dict[str, str | None]) -> None:
         with self.db:
             self.db.execute("BEGIN")

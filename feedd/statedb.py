@@ -9,6 +9,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import sqlite3
+from functools import cache
+from importlib.metadata import version
 from pathlib import Path
 
 from feedd.config import Config
@@ -21,6 +23,20 @@ def fingerprint(config: Config) -> str:
     """Parsing depends on these settings: when they change, every file is parsed again."""
     key = f"{SCHEMA}|{config.paths.articles}|{config.site.timezone}|{config.limits.max_file_bytes}"
     return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+@cache
+def code_fingerprint() -> str:
+    """feedd's own code and the libraries that write its bytes. The feeds table says which feeds are published
+    as they would be rendered now; after an upgrade that is unknown, so every feed is rendered once again
+    (publishing rewrites only files whose bytes changed: readers keep their ETags)."""
+    digest = hashlib.sha256()
+    package = Path(__file__).parent
+    for path in sorted([*package.glob("*.py"), *package.glob("templates/*")]):
+        digest.update(f"{path.name}\0".encode() + path.read_bytes())
+    for dist in ("feedgen", "jinja2", "lxml", "markupsafe"):
+        digest.update(f"{dist}={version(dist)}\0".encode())
+    return digest.hexdigest()[:16]
 
 
 def db_path(config: Config, persist: bool) -> str:
@@ -50,7 +66,13 @@ def connect(path: str, key: str) -> sqlite3.Connection:
     if not row or row[0] != key:
         db.execute("DROP TABLE IF EXISTS files")
         db.execute("DROP TABLE IF EXISTS feeds")
+        db.execute("DELETE FROM meta WHERE key = 'pages'")
         db.execute("INSERT OR REPLACE INTO meta VALUES ('fingerprint', ?)", (key,))
+    row = db.execute("SELECT value FROM meta WHERE key = 'code'").fetchone()
+    if not row or row[0] != code_fingerprint():  # published by another version: render everything once
+        db.execute("DROP TABLE IF EXISTS feeds")
+        db.execute("DELETE FROM meta WHERE key = 'pages'")
+        db.execute("INSERT OR REPLACE INTO meta VALUES ('code', ?)", (code_fingerprint(),))
     db.execute("CREATE TABLE IF NOT EXISTS files (rel TEXT PRIMARY KEY, record BLOB, digest TEXT, full BLOB, "
                "body TEXT)")
     # A restart reads every slim record, never the full records and bodies beside them: from this covering

@@ -216,6 +216,7 @@ def test_compact_records_keep_times_exactly(year):
     assert from_record("a.md", to_record(Parsed("a.md", (1, 2, 3), article)), "d").article == article
 
 
+
 @pytest.mark.parametrize("state", ["old schema", "old shape, current fingerprint", "garbage"])
 def test_an_old_or_broken_index_is_rebuilt_not_fatal(seeds_dir: Path, tmp_path: Path, state: str):
     import sqlite3
@@ -382,3 +383,53 @@ def test_rescan_diagnostics_follow_the_folder(setup):
     assert after == messages(build(make_config(articles, tmp_path / "other"), now=NOW, write=False))
     copy.unlink()
     assert messages(builder.build(NOW)) == before
+
+
+def test_a_warm_restart_renders_the_index_pages_only_when_they_would_change(setup, monkeypatch):
+    articles, tmp_path, builder = setup
+    builder.close()
+    rendered = []
+    pipeline = importlib.import_module("feedd.build")
+    for name in ("render_index", "render_opml"):
+        real = getattr(pipeline, name)
+        monkeypatch.setattr(pipeline, name, lambda site, feeds, real=real: rendered.append(1) or real(site, feeds))
+
+    def restart() -> int:
+        """How many pages the restart rendered."""
+        rendered.clear()
+        restarted = Builder(builder.config, workers=1)
+        try:
+            restarted.build(NOW)
+        finally:
+            restarted.close()
+        return len(rendered)
+
+    assert restart() == 0  # nothing changed while stopped
+    write_article(articles, "new.md", title='"Robots arrive"', topics="[Robots]", heat="150")
+    assert restart() == 2  # the index counts change
+    assert snapshot(tmp_path / "public") == full_build_of(articles, tmp_path, NOW)
+    (tmp_path / "public" / "feeds.opml").unlink()
+    assert restart() == 2
+    assert snapshot(tmp_path / "public") == full_build_of(articles, tmp_path, NOW)
+
+
+def test_a_new_feedd_version_renders_every_feed_once_and_rewrites_only_changed_bytes(setup, monkeypatch):
+    """What an older version published is not what this one would: the first build after an upgrade renders
+    every feed again (here the old version wrote a stray comment into every RSS file)."""
+    articles, tmp_path, builder = setup
+    builder.close()
+    out = tmp_path / "public"
+    for rss in out.rglob("*.rss"):  # the old version's bytes; publishing keeps the .gz sibling in step
+        importlib.import_module("feedd.publish").publish_many(
+            out, {rss.relative_to(out).as_posix(): rss.read_bytes() + b"<!-- v0 -->\n"})
+    atom_mtimes = {p: p.stat().st_mtime_ns for p in out.rglob("*.atom")}
+    statedb = importlib.import_module("feedd.statedb")
+    monkeypatch.setattr(statedb, "code_fingerprint", lambda: "a newer version")
+    restarted = Builder(builder.config, workers=1)
+    try:
+        report = restarted.build(NOW)
+    finally:
+        restarted.close()
+    assert snapshot(out) == full_build_of(articles, tmp_path, NOW)
+    assert sorted(report.written) == sorted(p.relative_to(out).as_posix() for p in out.rglob("*.rss"))
+    assert {p: p.stat().st_mtime_ns for p in out.rglob("*.atom")} == atom_mtimes  # same bytes: ETags stay
