@@ -46,17 +46,17 @@ def to_record(parsed: Parsed) -> bytes:
 
 
 def from_record(rel: str, blob: bytes, digest: str) -> Parsed:
+    """A restart makes 133k of these: positional arguments, and no work for what most records lack."""
     signature, a, has_body, title_key, first_line, diagnostics, rejected = pickle.loads(blob)
     article = None
     if a is not None:
         (id_, source, title, link, moment, published, heat, quality, category, type_, provider, topics,
          key) = a
-        article = Article(id=id_, source=source, title=title, link=link,
-                          published_at=datetime.fromisoformat(moment), published=published, heat=heat,
-                          quality=quality, category=category, type=type_, provider=_provider(provider),
-                          topics=tuple(sys.intern(t) for t in topics), title_key=key)
+        article = Article(id_, source, title, link, datetime.fromisoformat(moment), published, None, heat, quality,
+                          category, type_, _provider(provider), tuple(map(sys.intern, topics)), (), (), None, key)
     return Parsed(rel, signature, article, has_body, None, title_key, first_line,
-                  [Diagnostic(rel, level, reason) for level, reason in diagnostics], rejected, digest)
+                  [Diagnostic(rel, level, reason) for level, reason in diagnostics] if diagnostics else [],
+                  rejected, digest)
 
 
 def full_article(blob: bytes) -> Article | None:

@@ -216,6 +216,27 @@ def test_compact_records_keep_times_exactly(year):
     assert from_record("a.md", to_record(Parsed("a.md", (1, 2, 3), article)), "d").article == article
 
 
+def test_compact_records_keep_every_field_selection_uses():
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from feedd.corpus import Parsed
+    from feedd.models import Article, Diagnostic, Image, Provider
+    from feedd.records import from_record, slim, to_record
+
+    article = Article(id="urn:x", source="a.md", title="T", link="https://e.com/a", published=False,
+                      published_at=datetime(2024, 5, 1, 9, 30, tzinfo=ZoneInfo("Europe/Paris")), excerpt="E",
+                      heat=3.5, quality=0.75, category="Tech", type="video", images=(Image("https://e.com/i.png"),),
+                      provider=Provider("Wired", "wired.com", "https://e.com/logo.png"), topics=("AI", "Robots"),
+                      title_key="t")
+    parsed = Parsed("a.md", (1, 2, 3), slim(article), has_body=True, title_key="k", first_line="F",
+                    diagnostics=[Diagnostic("a.md", "warning", "w")], rejected=True)
+    back = from_record("a.md", to_record(parsed), "d")
+    assert back.article == slim(article)
+    assert back.article.published_at.utcoffset() == article.published_at.utcoffset()
+    assert (back.signature, back.has_body, back.title_key, back.first_line, back.diagnostics, back.rejected,
+            back.digest) == ((1, 2, 3), True, "k", "F", parsed.diagnostics, True, "d")
+
 
 @pytest.mark.parametrize("state", ["old schema", "old shape, current fingerprint", "garbage"])
 def test_an_old_or_broken_index_is_rebuilt_not_fatal(seeds_dir: Path, tmp_path: Path, state: str):
