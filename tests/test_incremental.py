@@ -217,7 +217,7 @@ def test_compact_records_keep_times_exactly(year):
 
 
 def test_compact_records_keep_every_field_selection_uses():
-    from datetime import UTC, datetime
+    from datetime import datetime
     from zoneinfo import ZoneInfo
 
     from feedd.corpus import Parsed
