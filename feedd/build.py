@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 
 from feedd.bulk import collector_paused
 from feedd.config import Config
-from feedd.index import ArticleIndex
+from feedd.index import ArticleIndex, read_items
 from feedd.membership import Feeds
 from feedd.models import Article, BuildReport, Diagnostic, Family, FeedPlan, FeedSpec, FeedSummary, feed_path
 from feedd.pages import render_index, render_opml, render_preview
@@ -45,9 +45,12 @@ def render_job(site: SiteInfo, spec: FeedSpec, items: tuple[Article, ...]) -> tu
     return outputs, shown
 
 
-def _render_star(job: tuple[SiteInfo, FeedSpec, tuple[Article, ...]]) -> tuple[dict[str, bytes], int] | str:
+def _render_star(job: tuple[SiteInfo, FeedSpec, tuple, str | None]) -> tuple[dict[str, bytes], int] | str:
+    """render_job, with any failure as a message. Given the index's path, the items are what read_items wants:
+    a worker reads the whole articles itself (see Builder._rendered)."""
+    site, spec, items, index_path = job
     try:
-        return render_job(*job)
+        return render_job(site, spec, items if index_path is None else read_items(index_path, items))
     except Exception as exc:  # reported by the parent, which keeps the feed's previous files
         return f"{type(exc).__name__}: {exc}"
 
@@ -238,12 +241,19 @@ class Builder:
 
     def _rendered(self, site: SiteInfo, jobs: list[Job]
                   ) -> Iterator[tuple[Job, object]]:
-        """(job, files or error) in order; in worker processes when there are many feeds, a few feeds ahead,
-        so that workers render while this process reads the next feeds' articles."""
-        def work(plan: FeedPlan) -> tuple[SiteInfo, FeedSpec, tuple[Article, ...]]:
-            return site, plan.spec, self._hydrate(plan)
+        """(job, files or error) in order; in worker processes when there are many feeds, a few feeds ahead.
+        Workers read the whole articles from the index themselves: reading and unpickling 115k of them (with
+        full texts) in this process, and pickling them to the workers, made it the bottleneck of a cold build."""
+        in_process = len(jobs) < PARALLEL_RENDER or self.workers < 2
+        worker_reads = not in_process and self.index.db_path != ":memory:"  # an index on disk, which workers open
 
-        if len(jobs) < PARALLEL_RENDER or self.workers < 2:
+        def work(plan: FeedPlan) -> tuple[SiteInfo, FeedSpec, tuple, str | None]:
+            if worker_reads:
+                with_body = plan.spec.content == "full"
+                return site, plan.spec, tuple(self.index.wanted(a, with_body) for a in plan.items), self.index.db_path
+            return site, plan.spec, self._hydrate(plan), None
+
+        if in_process:
             yield from ((job, _render_star(work(job[1]))) for job in jobs)
             return
         with process_pool(self.workers) as pool:

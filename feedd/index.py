@@ -60,6 +60,36 @@ class Multimap(dict[str, tuple[str, ...]]):
                 del self[key]
 
 
+Wanted = tuple[Article, str | None]  # a slim article, and the file its full text comes from (None: none wanted)
+
+
+def read_whole(db: sqlite3.Connection, article: Article, body_source: str | None) -> Article:
+    """The whole article (excerpt, images, related) from its full record, with the full text if one is given:
+    its own (then one query reads both), or another file's whose first line is its title."""
+    own_body = body_source == article.source
+    row = db.execute("SELECT full, body FROM files WHERE rel = ?" if own_body else
+                     "SELECT full FROM files WHERE rel = ?", (article.source,)).fetchone()
+    whole = (full_article(row[0]) if row else None) or article
+    body = None
+    if own_body:
+        body = row[1] or None if row else None
+    elif body_source is not None:
+        other = db.execute("SELECT body FROM files WHERE rel = ?", (body_source,)).fetchone()
+        body = other[0] or None if other else None
+    return replace(whole, title_key=article.title_key, body=body)
+
+
+_readers: dict[tuple[int, str], sqlite3.Connection] = {}
+
+
+def read_items(path: str, wanted: Iterable[Wanted]) -> tuple[Article, ...]:
+    """read_whole in a render worker, on its own read-only connection to the index (one per process)."""
+    key = (os.getpid(), path)  # never a connection inherited through fork
+    if (db := _readers.get(key)) is None:
+        db = _readers[key] = sqlite3.connect(Path(path).as_uri() + "?mode=ro", uri=True, check_same_thread=False)
+    return tuple(read_whole(db, article, body_source) for article, body_source in wanted)
+
+
 class ArticleIndex:
     """Files → articles, persisted; resolves duplicate ids and finds each article's full text."""
 
@@ -261,13 +291,9 @@ class ArticleIndex:
     def articles(self) -> list[Article]:
         return list(self.winners.values())
 
-    def body(self, article: Article) -> str | None:
-        """The article's own body, else the first plain-text file whose first line is its title."""
-        rel = self._body_source(article)
-        if rel is None:
-            return None
-        row = self.db.execute("SELECT body FROM files WHERE rel = ?", (rel,)).fetchone()
-        return row[0] if row and row[0] else None
+    def wanted(self, article: Article, with_body: bool = False) -> Wanted:
+        """What read_whole needs to read the whole article: its slim form and where its full text is."""
+        return article, self._body_source(article) if with_body else None
 
     def full(self, article: Article, with_body: bool = False) -> Article:
         """The whole article (excerpt, images, related; and its full text if asked) for rendering.
@@ -277,16 +303,7 @@ class ArticleIndex:
         key = (article.source, self.digest(article), with_body)
         if (whole := self._full.get(key)) is not None:
             return whole
-        own_body = with_body and self._body_source(article) == article.source  # then one query reads both
-        row = self.db.execute("SELECT full, body FROM files WHERE rel = ?" if own_body else
-                              "SELECT full FROM files WHERE rel = ?", (article.source,)).fetchone()
-        whole = (full_article(row[0]) if row else None) or article
-        body = None
-        if own_body:
-            body = row[1] or None if row else None
-        elif with_body:
-            body = self.body(article)  # another file's full text, or none
-        whole = self._full[key] = replace(whole, title_key=article.title_key, body=body)
+        whole = self._full[key] = read_whole(self.db, *self.wanted(article, with_body))
         return whole
 
     def _body_source(self, article: Article) -> str | None:

@@ -161,8 +161,10 @@ def test_rendering_in_workers_and_batches_gives_the_same_feeds(seeds_dir: Path, 
     """Feeds rendered in worker processes, a few ahead, and published a batch at a time: the same files as
     one process gives, and one feed's failure still costs only that feed."""
     for n in range(40):
-        write_article(seeds_dir, f"gen{n:02}.md", title=f'"Generated {n}"', topics=f"[T{n % 7}]", heat=str(n),
-                      provider=f"{{name: P{n % 5}, domain: p{n % 5}.example}}")
+        path = write_article(seeds_dir, f"gen{n:02}.md", title=f'"Generated {n}"', topics=f"[T{n % 7}]",
+                             heat=str(n), provider=f"{{name: P{n % 5}, domain: p{n % 5}.example}}")
+        if n % 3 == 0:  # a full text of its own (the seeds' full texts are in files of their own)
+            path.write_text(path.read_text() + f"The whole story of article {n}.\n")
     module = importlib.import_module("feedd.build")  # `feedd.build` as an attribute is the build() function
     monkeypatch.setattr(module, "PARALLEL_RENDER", 4)
     monkeypatch.setattr(module, "RENDER_BATCH", 3)
