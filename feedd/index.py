@@ -20,7 +20,7 @@ from cachetools import LRUCache
 
 from feedd.bulk import collector_paused
 from feedd.config import Config
-from feedd.corpus import Entry, Parsed, list_files, rel_name, stat_entry
+from feedd.corpus import Entry, Parsed, Signature, list_files, rel_name, stat_entry
 from feedd.models import Article, Diagnostic
 from feedd.pool import process_pool
 from feedd.records import Row, from_record, full_article, parse_rows
@@ -79,6 +79,27 @@ def read_whole(db: sqlite3.Connection, article: Article, body_source: str | None
     return replace(whole, title_key=article.title_key, body=body)
 
 
+def compare(entries: Iterable[Entry], signatures: dict[str, Signature | None]) -> tuple[dict[str, Entry], set[str]]:
+    """The listed entries that differ from the index (new, changed, unreadable), and the indexed files no longer
+    listed. Only what changed is kept: every Entry would be 60 MB at 100k articles."""
+    listing, seen = {}, set()
+    for entry in entries:
+        seen.add(entry.rel)
+        if entry.signature is None or signatures.get(entry.rel) != entry.signature:
+            listing[entry.rel] = entry
+    return listing, signatures.keys() - seen
+
+
+def compare_with_index(root: Path, path: str) -> tuple[dict[str, Entry], set[str]]:
+    """compare() in a helper process, against the index on disk (as ArticleIndex._load reads it)."""
+    db = sqlite3.connect(Path(path).as_uri() + "?mode=ro", uri=True)
+    try:
+        signatures = {rel: pickle.loads(record)[0] for rel, record in db.execute("SELECT rel, record FROM files")}
+    finally:
+        db.close()
+    return compare(list_files(root), signatures)
+
+
 _readers: dict[tuple[int, str], sqlite3.Connection] = {}
 
 
@@ -106,10 +127,27 @@ class ArticleIndex:
         self._full: LRUCache[tuple[str, str, bool], Article] = LRUCache(FULL_CACHE)  # see full()
         self.db_path = db_path(config, persist)
         self.db = open_db(self.db_path, fingerprint(config))
-        self._load()
+        self._ahead: tuple[dict[str, Entry], set[str]] | None = None  # see _load_and_compare
+        self._load_and_compare()
 
     # -- persistence ---------------------------------------------------------------------------------
-    def _load(self) -> None:
+    def _load_and_compare(self) -> None:
+        """Load the index, and meanwhile compare the folder with it in another process, for the first full
+        refresh: a warm restart's two longest steps (at 100k articles, 2.5 s and 1 s) side by side."""
+        if self.workers < 2 or self.db_path == ":memory:" or \
+                not self.db.execute("SELECT EXISTS (SELECT 1 FROM files)").fetchone()[0]:
+            self._load()
+            return
+        with process_pool(1) as pool:
+            ahead = pool.submit(compare_with_index, self.config.paths.articles, self.db_path)
+            loaded = self._load()
+            try:
+                self._ahead = ahead.result() if loaded else None
+            except Exception as exc:  # noqa: BLE001 - the first refresh lists the folder itself
+                log.warning("comparing the articles folder ahead failed (%s); listing it again", exc)
+
+    def _load(self) -> bool:
+        """Whether the index on disk was read (else it is started over)."""
         try:
             with collector_paused():
                 for rel, blob, digest in self.db.execute("SELECT rel, record, digest FROM files"):
@@ -122,7 +160,10 @@ class ArticleIndex:
             for table in (self.files, self.by_id, self.texts_by_key, self.winners, self.ids_by_key):
                 table.clear()
             self.rejected = self.orphans = self.open_diagnostics = 0
+            self._resolve(list(self.by_id))
+            return False
         self._resolve(list(self.by_id))
+        return True
 
     def feed_fingerprints(self) -> dict[str, str]:
         return dict(self.db.execute("SELECT path, fingerprint FROM feeds").fetchall())
@@ -148,16 +189,12 @@ class ArticleIndex:
         """Bring the index up to date: the whole folder (paths=None) or just the given absolute paths."""
         root = self.config.paths.articles
         changes = Changes()
+        ahead, self._ahead = self._ahead, None  # only ever the first refresh's
         if not root.is_dir():  # deleted (or unmounted) for a moment: keep every article, the build reports it
             return changes
         if paths is None:
-            listing, seen = {}, set()
-            for entry in list_files(root):  # keeping only what changed: every Entry would be 60 MB at 100k
-                seen.add(entry.rel)
-                if (old := self.files.get(entry.rel)) is None or old.signature != entry.signature \
-                        or entry.signature is None:
-                    listing[entry.rel] = entry
-            changes.removed = self._gone(self.files.keys() - seen, listing)
+            listing, missing = ahead or compare(list_files(root), {r: p.signature for r, p in self.files.items()})
+            changes.removed = self._gone(missing, listing)
         else:
             listing, gone_folders = {}, []
             for path in paths:

@@ -456,3 +456,27 @@ def test_a_new_feedd_version_renders_every_feed_once_and_rewrites_only_changed_b
     assert snapshot(out) == full_build_of(articles, tmp_path, NOW)
     assert sorted(report.written) == sorted(p.relative_to(out).as_posix() for p in out.rglob("*.rss"))
     assert {p: p.stat().st_mtime_ns for p in out.rglob("*.atom")} == atom_mtimes  # same bytes: ETags stay
+
+
+def test_a_warm_restart_compares_the_folder_while_it_loads_the_index(setup):
+    """With two workers, a restart compares the folder with the index in another process while it loads
+    it: what changed while feedd was stopped must still be found, and only the first refresh uses it."""
+    articles, tmp_path, builder = setup
+    builder.close()
+    edited = articles / "001_381cd51ca3d3cff3.txt"
+    edited.write_text(edited.read_text(encoding="utf-8").replace('title: "US leads', 'title: "Now: US leads', 1),
+                      encoding="utf-8")
+    (articles / "000_8e0c099ee215eaaa.txt").unlink()
+    write_article(articles, "new.md", title='"Written while stopped"', topics="[Robots]")
+    restarted = Builder(builder.config, workers=2)
+    try:
+        assert restarted.index._ahead is not None
+        changes = restarted.index.refresh()
+        assert changes.changed == {"001_381cd51ca3d3cff3.txt", "new.md"}
+        assert changes.removed == {"000_8e0c099ee215eaaa.txt"}
+        write_article(articles, "later.md", title='"Written later"')
+        assert restarted.index.refresh().changed == {"later.md"}  # listed again, not the comparison made ahead
+        restarted.build(NOW)
+    finally:
+        restarted.close()
+    assert snapshot(tmp_path / "public") == full_build_of(articles, tmp_path, NOW)
