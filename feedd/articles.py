@@ -23,6 +23,7 @@ from feedd.yamlload import YamlBool
 from feedd.yamlload import load as load_yaml
 
 MAX_NESTING = 64  # libyaml's composer recurses per level; thousands of levels crash the interpreter
+IGNORED_PREFIXES = (".", "#")
 IGNORED_SUFFIXES = ("~", ".swp", ".swo", ".swx", ".tmp", ".part", ".crdownload", ".bak", ".orig")
 _Base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -49,7 +50,7 @@ class FileContent:
 
 def is_ignored(name: str) -> bool:
     """Hidden files and editor or download leftovers are never articles."""
-    return name.startswith((".", "#")) or name.endswith(IGNORED_SUFFIXES)
+    return name.startswith(IGNORED_PREFIXES) or name.endswith(IGNORED_SUFFIXES)
 
 
 def _decode(data: bytes) -> tuple[str, str | None]:
