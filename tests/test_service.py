@@ -1,0 +1,35 @@
+"""feedd/service.py in-process: what the daemon does between builds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from feedd.build import Builder
+from feedd.service import Service
+from tests.conftest import make_config, write_article
+from tests.daemon import wait_for
+
+
+def test_an_article_written_during_the_first_build_is_published_without_waiting_for_a_rescan(
+        seeds_dir: Path, tmp_path: Path, monkeypatch):
+    """The first build of a large folder takes a while (90 s cold at 100k articles): an article saved meanwhile,
+    after the folder was listed, must be picked up by the watcher, not by the rescan five minutes later."""
+    config = make_config(seeds_dir, tmp_path / "public")
+    assert config.service.rescan_interval.total_seconds() >= 60
+    real_build = Builder.build
+
+    def build(self, now=None, paths=None, write=True):
+        report = real_build(self, now, paths, write)
+        if not hasattr(build, "done"):  # the first build has listed and published the folder: now an edit
+            build.done = True
+            write_article(seeds_dir, "during.md", title='"Saved during the first build"')
+        return report
+
+    monkeypatch.setattr(Builder, "build", build)
+    service = Service(config, lambda: config)
+    service.start()
+    try:
+        feed = tmp_path / "public" / "feeds" / "all.rss"
+        assert wait_for(lambda: "Saved during the first build" in feed.read_text(encoding="utf-8"), timeout=5)
+    finally:
+        service.stop()
