@@ -147,11 +147,23 @@ class ArticleIndex:
                 log.warning("comparing the articles folder ahead failed (%s); listing it again", exc)
 
     def _load(self) -> bool:
-        """Whether the index on disk was read (else it is started over)."""
+        """Whether the index on disk was read (else it is started over). All at once, as _remember and _resolve
+        would leave it, without their bookkeeping of one change (orphan texts are counted once, at the end)."""
+        files, by_id, texts = self.files, self.by_id, self.texts_by_key
         try:
             with collector_paused():
                 for rel, blob, digest in self.db.execute("SELECT rel, record, digest FROM files"):
-                    self._remember(from_record(rel, blob, digest))
+                    parsed = files[rel] = from_record(rel, blob, digest)
+                    self._count(parsed, +1)
+                    if parsed.article is not None:
+                        by_id.add(parsed.article.id, rel)
+                    if parsed.title_key is not None:
+                        texts.add(parsed.title_key, rel)
+                for article_id, rels in by_id.items():  # two files, one id: the file whose path sorts first wins
+                    article = files[min(rels)].article
+                    assert article is not None
+                    self.winners[article_id] = article
+                    self.ids_by_key.add(article.title_key, article_id)
         except (pickle.UnpicklingError, AttributeError, TypeError, ValueError, EOFError, sqlite3.DatabaseError):
             log.warning("article index in %s is unreadable; rebuilding it", self.config.paths.state)
             self.db.execute("DELETE FROM meta")  # the next connection starts over with fresh tables
@@ -160,9 +172,8 @@ class ArticleIndex:
             for table in (self.files, self.by_id, self.texts_by_key, self.winners, self.ids_by_key):
                 table.clear()
             self.rejected = self.orphans = self.open_diagnostics = 0
-            self._resolve(list(self.by_id))
             return False
-        self._resolve(list(self.by_id))
+        self.orphans = sum(len(rels) for key, rels in texts.items() if not self.ids_by_key.get(key))
         return True
 
     def feed_fingerprints(self) -> dict[str, str]:

@@ -480,3 +480,19 @@ def test_a_warm_restart_compares_the_folder_while_it_loads_the_index(setup):
     finally:
         restarted.close()
     assert snapshot(tmp_path / "public") == full_build_of(articles, tmp_path, NOW)
+
+
+def test_a_restart_keeps_the_same_winner_of_two_files_with_one_link(setup):
+    """The index is loaded in bulk on a restart: two files claiming one article must resolve as they did."""
+    articles, tmp_path, builder = setup
+    for name, title in (("b-copy.md", "Second copy"), ("a-copy.md", "First copy"), ("c-copy.md", "Third copy")):
+        write_article(articles, name, title=f'"{title}"', webUrl='"https://example.com/same-story"')
+    builder.build(NOW)
+    builder.close()
+    restarted = Builder(builder.config, workers=1)
+    try:
+        assert restarted.build(NOW).written == []
+        assert restarted.index.winners[restarted.index.files["a-copy.md"].article.id].title == "First copy"
+    finally:
+        restarted.close()
+    assert snapshot(tmp_path / "public") == full_build_of(articles, tmp_path, NOW)
