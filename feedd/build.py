@@ -153,8 +153,8 @@ class Builder:
             self.feeds.add_all(winners.values())
             self.embargoes = sorted((a.published_at, a.id) for a in winners.values()
                                     if a.published and a.published_at > now)
-            for article_id in winners:
-                self._track(article_id, now)
+            self.states = {article_id: _state(a, now) for article_id, a in winners.items()}  # as _track would
+            self.state_counts = Counter(self.states.values())
             return set(self.feeds.members) | set(self.feeds.keys())
         feeds, touched = self.feeds, set()
         feeds.now = now
@@ -215,8 +215,8 @@ class Builder:
         return hashlib.sha1("\n".join(lines).encode()).hexdigest()
 
     def _files_exist(self, spec: FeedSpec) -> bool:
-        out = self.config.paths.output
-        return all(in_step(out / f"{spec.path}.{ext}") for ext in (*spec.formats, "html"))
+        out = str(self.config.paths.output)  # a string: Path objects for 9k files were a tenth of a warm restart
+        return all(in_step(f"{out}/{spec.path}.{ext}") for ext in (*spec.formats, "html"))
 
     @staticmethod
     def _summary(plan: FeedPlan) -> FeedSummary:
@@ -336,9 +336,12 @@ class Builder:
         if old is not None:
             self.state_counts[old] -= 1
         if article is not None:
-            state = "withheld" if not article.published else "published" if is_visible(article, now) else "embargoed"
-            self.states[article_id] = state
+            state = self.states[article_id] = _state(article, now)
             self.state_counts[state] += 1
+
+
+def _state(article: Article, now: datetime) -> str:
+    return "withheld" if not article.published else "published" if is_visible(article, now) else "embargoed"
 
 
 def build(config: Config, now: datetime | None = None, write: bool = True) -> BuildReport:

@@ -58,15 +58,15 @@ def _same_time(gz: Path | str, source: Path | str) -> None:
     os.utime(gz, ns=(mtime, mtime))
 
 
-def in_step(path: Path) -> bool:
+def in_step(path: Path | str) -> bool:
     """The file exists and so does its .gz sibling (if it has one) with the file's mtime, which publishing
     gives it: a build killed between the two renames leaves a sibling of other bytes, rewritten next time."""
+    path = os.fspath(path)
     try:
-        info = path.stat()
-        gz = path.with_name(path.name + ".gz")
+        info = os.stat(path)
         if not stat.S_ISREG(info.st_mode):
             return False
-        return path.suffix not in COMPRESSIBLE or gz.stat().st_mtime_ns == info.st_mtime_ns
+        return os.path.splitext(path)[1] not in COMPRESSIBLE or os.stat(path + ".gz").st_mtime_ns == info.st_mtime_ns
     except OSError:
         return False
 
