@@ -18,14 +18,15 @@ from datetime import UTC, datetime
 
 from feedd.bulk import collector_paused
 from feedd.config import Config
-from feedd.index import ArticleIndex, read_items
+from feedd.index import ArticleIndex
 from feedd.membership import Feeds
 from feedd.models import Article, BuildReport, Diagnostic, Family, FeedPlan, FeedSpec, FeedSummary, feed_path
 from feedd.pages import render_index, render_opml, render_preview
 from feedd.pool import process_pool
 from feedd.publish import clean_temp_files, in_step, managed_files, publish_many, remove
+from feedd.readback import read_items
 from feedd.render import SiteInfo, render_formats, updated
-from feedd.selection import GroupKey, is_visible, matches
+from feedd.selection import GroupKey, matches, state_of
 
 log = logging.getLogger("feedd")
 PARALLEL_RENDER = 64  # feeds to render before worker processes pay for themselves
@@ -153,7 +154,7 @@ class Builder:
             self.feeds.add_all(winners.values())
             self.embargoes = sorted((a.published_at, a.id) for a in winners.values()
                                     if a.published and a.published_at > now)
-            self.states = {article_id: _state(a, now) for article_id, a in winners.items()}  # as _track would
+            self.states = {article_id: state_of(a, now) for article_id, a in winners.items()}  # as _track would
             self.state_counts = Counter(self.states.values())
             return set(self.feeds.members) | set(self.feeds.keys())
         feeds, touched = self.feeds, set()
@@ -336,12 +337,8 @@ class Builder:
         if old is not None:
             self.state_counts[old] -= 1
         if article is not None:
-            state = self.states[article_id] = _state(article, now)
+            state = self.states[article_id] = state_of(article, now)
             self.state_counts[state] += 1
-
-
-def _state(article: Article, now: datetime) -> str:
-    return "withheld" if not article.published else "published" if is_visible(article, now) else "embargoed"
 
 
 def build(config: Config, now: datetime | None = None, write: bool = True) -> BuildReport:

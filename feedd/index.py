@@ -13,17 +13,18 @@ import pickle
 import sqlite3
 from collections.abc import Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, wait
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from cachetools import LRUCache
 
 from feedd.bulk import collector_paused
 from feedd.config import Config
-from feedd.corpus import Entry, Parsed, Signature, list_files, rel_name, stat_entry
+from feedd.corpus import Entry, Parsed, list_files, rel_name, stat_entry
 from feedd.models import Article, Diagnostic
 from feedd.pool import process_pool
-from feedd.records import Row, from_record, full_article, parse_rows
+from feedd.readback import Wanted, compare, compare_with_index, read_whole
+from feedd.records import Row, from_record, parse_rows
 from feedd.statedb import connect, db_path, fingerprint, open_db
 
 log = logging.getLogger("feedd")
@@ -58,57 +59,6 @@ class Multimap(dict[str, tuple[str, ...]]):
                 self[key] = rest
             else:
                 del self[key]
-
-
-Wanted = tuple[Article, str | None]  # a slim article, and the file its full text comes from (None: none wanted)
-
-
-def read_whole(db: sqlite3.Connection, article: Article, body_source: str | None) -> Article:
-    """The whole article (excerpt, images, related) from its full record, with the full text if one is given:
-    its own (then one query reads both), or another file's whose first line is its title."""
-    own_body = body_source == article.source
-    row = db.execute("SELECT full, body FROM files WHERE rel = ?" if own_body else
-                     "SELECT full FROM files WHERE rel = ?", (article.source,)).fetchone()
-    whole = (full_article(row[0]) if row else None) or article
-    body = None
-    if own_body:
-        body = row[1] or None if row else None
-    elif body_source is not None:
-        other = db.execute("SELECT body FROM files WHERE rel = ?", (body_source,)).fetchone()
-        body = other[0] or None if other else None
-    return replace(whole, title_key=article.title_key, body=body)
-
-
-def compare(entries: Iterable[Entry], signatures: dict[str, Signature | None]) -> tuple[dict[str, Entry], set[str]]:
-    """The listed entries that differ from the index (new, changed, unreadable), and the indexed files no longer
-    listed. Only what changed is kept: every Entry would be 60 MB at 100k articles."""
-    listing, seen = {}, set()
-    for entry in entries:
-        seen.add(entry.rel)
-        if entry.signature is None or signatures.get(entry.rel) != entry.signature:
-            listing[entry.rel] = entry
-    return listing, signatures.keys() - seen
-
-
-def compare_with_index(root: Path, path: str) -> tuple[dict[str, Entry], set[str]]:
-    """compare() in a helper process, against the index on disk (as ArticleIndex._load reads it)."""
-    db = sqlite3.connect(Path(path).as_uri() + "?mode=ro", uri=True)
-    try:
-        signatures = {rel: pickle.loads(record)[0] for rel, record in db.execute("SELECT rel, record FROM files")}
-    finally:
-        db.close()
-    return compare(list_files(root), signatures)
-
-
-_readers: dict[tuple[int, str], sqlite3.Connection] = {}
-
-
-def read_items(path: str, wanted: Iterable[Wanted]) -> tuple[Article, ...]:
-    """read_whole in a render worker, on its own read-only connection to the index (one per process)."""
-    key = (os.getpid(), path)  # never a connection inherited through fork
-    if (db := _readers.get(key)) is None:
-        db = _readers[key] = sqlite3.connect(Path(path).as_uri() + "?mode=ro", uri=True, check_same_thread=False)
-    return tuple(read_whole(db, article, body_source) for article, body_source in wanted)
 
 
 class ArticleIndex:

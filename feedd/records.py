@@ -14,7 +14,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from feedd.corpus import Entry, Parsed, parse_entry
+from feedd.corpus import Entry, Parsed, Signature, parse_entry
 from feedd.models import Article, Diagnostic, Provider
 
 _providers: dict[tuple, Provider] = {}
@@ -57,6 +57,11 @@ def from_record(rel: str, blob: bytes, digest: str) -> Parsed:
     return Parsed(rel, signature, article, has_body, None, title_key, first_line,
                   [Diagnostic(rel, level, reason) for level, reason in diagnostics] if diagnostics else [],
                   rejected, digest)
+
+
+def signature_of(blob: bytes) -> Signature | None:
+    """The file signature stored in a slim record (see to_record)."""
+    return pickle.loads(blob)[0]
 
 
 def full_article(blob: bytes) -> Article | None:

@@ -27,6 +27,11 @@ def is_visible(article: Article, now: datetime) -> bool:
     return article.published and article.published_at <= now
 
 
+def state_of(article: Article, now: datetime) -> str:
+    """What a build reports the article as: published, withheld (published: false) or embargoed."""
+    return "withheld" if not article.published else "published" if is_visible(article, now) else "embargoed"
+
+
 def next_embargo(articles: Iterable[Article], now: datetime) -> datetime | None:
     """When the next embargoed article becomes due, if any."""
     return min((a.published_at for a in articles if a.published and a.published_at > now), default=None)

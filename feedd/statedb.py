@@ -56,6 +56,11 @@ def open_db(path: str, key: str) -> sqlite3.Connection:
         return connect(path, key)
 
 
+def connect_read_only(path: str) -> sqlite3.Connection:
+    """A connection for another process to read the index with while feedd writes it (WAL allows both)."""
+    return sqlite3.connect(Path(path).as_uri() + "?mode=ro", uri=True, check_same_thread=False)
+
+
 def connect(path: str, key: str) -> sqlite3.Connection:
     """A connection with the current tables; those of another schema or other parse settings are dropped."""
     db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
