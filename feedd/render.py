@@ -216,16 +216,16 @@ RENDERERS: dict[str, Callable[[SiteInfo, FeedSpec, Sequence[Article]], bytes]] =
 
 
 def render_formats(site: SiteInfo, spec: FeedSpec, items: Sequence[Article]) -> dict[str, tuple[bytes, int]]:
-    """Every format of one feed, as render_feed gives each. RSS and Atom come from one feedgen generator
-    when nothing can be cut: adding the entries is most of feedgen's time, and only the self link differs."""
-    if spec.max_bytes is not None or not {"rss", "atom"} <= set(spec.formats):
+    """Every format of one feed, as render_feed gives each. RSS and Atom come from one feedgen generator:
+    adding the entries is most of feedgen's time, and only the self link differs. Only a format over
+    spec.max_bytes is rendered again, alone, to find how many items fit."""
+    if not {"rss", "atom"} <= set(spec.formats):
         return {fmt: render_feed(site, spec, items, fmt) for fmt in spec.formats}
     fg = _generator(site, spec, items, "atom")
     shared = {"atom": fg.atom_str(pretty=True)}
     _links(fg, site, spec, "rss")
     shared["rss"] = fg.rss_str(pretty=True)
-    return {fmt: (shared[fmt], len(items)) if fmt in shared else render_feed(site, spec, items, fmt)
-            for fmt in spec.formats}
+    return {fmt: _fit(RENDERERS[fmt], site, spec, items, shared.get(fmt)) for fmt in spec.formats}
 
 
 def render_feed(site: SiteInfo, spec: FeedSpec, items: Sequence[Article], fmt: str) -> tuple[bytes, int]:
@@ -233,8 +233,14 @@ def render_feed(site: SiteInfo, spec: FeedSpec, items: Sequence[Article], fmt: s
 
     Returns the bytes and how many items they hold.
     """
-    render = RENDERERS[fmt]
-    data = render(site, spec, items)
+    return _fit(RENDERERS[fmt], site, spec, items)
+
+
+def _fit(render: Callable[[SiteInfo, FeedSpec, Sequence[Article]], bytes], site: SiteInfo, spec: FeedSpec,
+         items: Sequence[Article], data: bytes | None = None) -> tuple[bytes, int]:
+    """render_feed, starting from the rendering of all the items when there is one already."""
+    if data is None:
+        data = render(site, spec, items)
     if spec.max_bytes is None or len(data) <= spec.max_bytes or not items:
         return data, len(items)
     fits, too_many = 0, len(items)  # invariant: items[:fits] fits (or is empty), items[:too_many] does not

@@ -518,6 +518,19 @@ def test_max_bytes_drops_items_from_the_end(fmt):
     assert len(one_more) > budget
 
 
+@pytest.mark.parametrize("budget", ["both fit", "one fits", "neither fits"])
+def test_formats_rendered_together_under_a_byte_budget_equal_each_rendered_alone(budget):
+    """With max_bytes, RSS and Atom still share a generator; a format over the budget is cut on its own."""
+    items = [rich(n, body="word " * 150) for n in (5, 1, 8, 3)]
+    sizes = sorted(len(render_feed(site(), spec(content="full"), items, fmt)[0]) for fmt in ("rss", "atom"))
+    max_bytes = {"both fit": sizes[1], "one fits": (sizes[0] + sizes[1]) // 2, "neither fits": sizes[0] * 7 // 10}
+    spec_ = spec(content="full", max_bytes=max_bytes[budget])
+    together = render_formats(site(), spec_, items)
+    assert together == {fmt: render_feed(site(), spec_, items, fmt) for fmt in ("rss", "atom", "json")}
+    cut = sum(count < len(items) for fmt, (_, count) in together.items() if fmt != "json")
+    assert cut == {"both fit": 0, "one fits": 1, "neither fits": 2}[budget]
+
+
 @pytest.mark.parametrize("fmt", ["rss", "atom", "json"])
 def test_max_bytes_leaves_a_feed_that_fits_alone(fmt):
     items = [rich(1), rich(2)]
