@@ -72,7 +72,7 @@ ArticleLoader.add_constructor("tag:yaml.org,2002:float", _with_source(YamlFloat)
 
 # Text the fast path leaves to libyaml. Characters: anything but LF and printable non-break characters (libyaml
 # refuses C0/C1 controls, folds U+0085/U+2028/U+2029 as line breaks, and tabs differ in indentation), the BOM.
-_UNSURE_CHAR = re.compile(r"[^\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]")
+UNSURE_CHAR = re.compile(r"[^\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]")
 # Tokens where a scalar can start (after `: `, `- `, `? `, a line break or a flow indicator, and spaces): tags,
 # anchors, aliases, block scalars, reserved characters, directives and document markers, and the spellings a
 # YAML 1.2 result would not keep: True/FALSE, +1, 012, 0x1F, 0o14, 1_000, -0, .5, .inf (a plain `true`, `false`
@@ -125,9 +125,9 @@ def _convert(value: Any) -> Any:
     raise _Unsure  # floats (their spelling is lost), anything else
 
 
-def _fast(text: str) -> dict[str, Any] | None:
+def _fast(text: str, plain: bool = False) -> dict[str, Any] | None:
     """The yaml-rs reading of a front matter mapping, or None when libyaml must decide."""
-    if _UNSURE_CHAR.search(text) or _UNSURE_TOKEN.search("\n" + text):
+    if (not plain and UNSURE_CHAR.search(text)) or _UNSURE_TOKEN.search("\n" + text):
         return None
     try:
         data = yaml_rs.loads(text, parse_datetime=False, duplicate_key_policy=yaml_rs.DuplicateKeyPolicy.LastWins)
@@ -136,9 +136,11 @@ def _fast(text: str) -> dict[str, Any] | None:
         return None
 
 
-def load(text: str) -> Any:
-    """Front matter → Python values, exactly as `yaml.load(text, Loader=ArticleLoader)` returns them."""
-    fast = _fast(text)
+def load(text: str, plain: bool = False) -> Any:
+    """Front matter → Python values, exactly as `yaml.load(text, Loader=ArticleLoader)` returns them.
+
+    plain: the caller found no UNSURE_CHAR in the text already (a 3 KB search, once per file is enough)."""
+    fast = _fast(text, plain)
     if fast is not None:
         return fast
     return yaml.load(text, Loader=ArticleLoader)  # noqa: S506 - ArticleLoader is a SafeLoader

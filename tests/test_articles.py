@@ -16,6 +16,7 @@ from conftest import load_corpus, make_config
 
 from feedd.articles import is_ignored, read_file
 from feedd.fields import to_article
+from feedd.yamlload import load_reference
 
 LIMIT = 2 * 1024 * 1024
 ARTICLE = '---\ntitle: "Café crème"\nwebUrl: "https://example.com/a"\npublishedDateTime: 2021-01-21T12:06:00Z\n---\n'
@@ -136,6 +137,15 @@ def test_windows_and_old_mac_line_endings(tmp_path, newline):
 
 
 # --- broken front matter --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("value", ['"one\x85two"', "one \u2028", "one\ttwo"])
+def test_line_breaks_yaml_folds_read_as_libyaml_reads_them(tmp_path, value):
+    """NEL and the Unicode line separators are line breaks to YAML 1.1; a file holding one must not take the
+    fast path that skips the character checks (yaml-rs keeps them as text)."""
+    front = f"title: {value}\nwebUrl: https://example.com/a\n"
+    content = read(tmp_path, f"---\n{front}---\nBody.\n")
+    assert content.meta == load_reference(front)
+
 
 def test_never_closed_front_matter_is_an_error_and_not_a_body(tmp_path):
     content = read(tmp_path, '---\ntitle: "Secret draft"\nsecured: true\n\nThe body text.\n')
