@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from feedd.build import Builder
@@ -31,5 +32,34 @@ def test_an_article_written_during_the_first_build_is_published_without_waiting_
     try:
         feed = tmp_path / "public" / "feeds" / "all.rss"
         assert wait_for(lambda: "Saved during the first build" in feed.read_text(encoding="utf-8"), timeout=5)
+    finally:
+        service.stop()
+
+
+def test_a_config_changed_during_the_first_build_is_in_force_once_it_is_done(
+        seeds_dir: Path, tmp_path: Path, monkeypatch):
+    """The watcher runs during the first build, so a config edit can arrive before the builder thread and the
+    scheduler have started: it must not be lost, nor break their start."""
+    old = make_config(seeds_dir, tmp_path / "public", site={"title": "Old title"})
+    new = make_config(seeds_dir, tmp_path / "public", site={"title": "New title"},
+                      service={"rescan_interval": "2h"})
+    service = Service(old, lambda: new)
+    real_build = Builder.build
+
+    def build(self, now=None, paths=None, write=True):
+        if not hasattr(build, "done"):  # the first build: the config file changes while it runs
+            build.done = True
+            service.reload("config file changed")
+        return real_build(self, now, paths, write)
+
+    monkeypatch.setattr(Builder, "build", build)
+    service.start()
+    try:
+        feed = tmp_path / "public" / "feeds" / "all.rss"
+        assert wait_for(lambda: "<title>New title" in feed.read_text(encoding="utf-8"), timeout=5)
+        rescan = next(job for job in service.scheduler.jobs() if job["id"] == "rescan")
+        wait = datetime.fromisoformat(rescan["next_run"]) - datetime.now(UTC)
+        assert timedelta(hours=1.9) < wait <= timedelta(hours=2)  # the new interval, not the default 5 minutes
+        assert service.config_error is None and service.last_error is None
     finally:
         service.stop()
