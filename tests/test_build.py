@@ -6,6 +6,8 @@ import gc
 import gzip
 import json
 import re
+import subprocess
+import sys
 import weakref
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -33,6 +35,8 @@ FEEDS_WITH_000 = {
     "feeds/topics/natural-language-processing",
 }
 FORMATS = ("rss", "atom", "json")
+
+GEN_CORPUS = ROOT.parent / "shared" / "tools" / "gen_corpus.py"
 
 
 def secured_value() -> str:
@@ -120,6 +124,20 @@ def test_every_feed_has_a_preview_and_a_gz(seeds_dir):
             assert gzip.decompress((out / f"{feed}.{ext}.gz").read_bytes()) == data
         page = lxml.html.fromstring((out / f"{feed}.html").read_bytes())
         assert page.xpath("//article//h2/a/@href") == [WIRED_LINK]
+
+
+@pytest.mark.skipif(not GEN_CORPUS.exists(), reason="needs ../shared/tools/gen_corpus.py")
+def test_gz_siblings_are_as_small_as_zlibs_best(tmp_path):
+    """Readers fetch the .gz: it must not trade size for build speed (zlib-ng at 6 vs zlib at 9: 0.998x)."""
+    subprocess.run([sys.executable, str(GEN_CORPUS), str(tmp_path / "articles"), "--count", "300", "--seed", "3"],
+                   check=True, capture_output=True)
+    build(make_config(tmp_path / "articles"), now=NOW)
+    packed = best = 0
+    for path in (tmp_path / "public" / "feeds").rglob("*.gz"):
+        data = gzip.decompress(path.read_bytes())
+        assert data == path.with_suffix("").read_bytes()
+        packed, best = packed + path.stat().st_size, best + len(gzip.compress(data, compresslevel=9, mtime=0))
+    assert best > 100_000 and packed <= best * 1.02
 
 
 def test_000_carries_002s_full_text(seeds_dir):
