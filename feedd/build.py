@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import Future
 from datetime import UTC, datetime
 
+from feedd import statedb
 from feedd.bulk import collector_paused
 from feedd.config import Config
 from feedd.index import ArticleIndex
@@ -62,9 +63,9 @@ class Builder:
         self.index = ArticleIndex(config, persist=persist, workers=workers)
         self.workers = self.index.workers
         self.feeds: Feeds | None = None
-        self.published = self.index.feed_fingerprints()  # feed path → fingerprint of its published files
+        self.published = statedb.feed_fingerprints(self.index.db)  # feed path → fingerprint of its published files
         self.summaries: dict[str, FeedSummary] = {}
-        self.listed = self.index.pages_fingerprint()  # of what index.html and feeds.opml show, as published
+        self.listed = statedb.pages_fingerprint(self.index.db)  # of what index.html and feeds.opml show, as published
         self.embargoes: list[tuple[datetime, str]] = []
         self.states: dict[str, str] = {}  # article id → published | withheld | embargoed
         self.state_counts: Counter[str] = Counter()  # kept with states: counting 100k states per edit took 13 ms
@@ -140,7 +141,7 @@ class Builder:
             report.unchanged += PAGES
         if write and not report.failed and listed != self.listed:
             self.listed = listed
-            self.index.save_pages_fingerprint(listed)
+            statedb.save_pages_fingerprint(self.index.db, listed)
         self._finish(report, changes.changed if paths is not None else None, now)
         report.duration = time.perf_counter() - started
         return report
@@ -318,7 +319,7 @@ class Builder:
         self.published.update({p: fp for p, fp in fingerprints.items() if fp is not None})
         for path in [p for p, fp in fingerprints.items() if fp is None]:
             self.published.pop(path, None)
-        self.index.save_feed_fingerprints(fingerprints)
+        statedb.save_feed_fingerprints(self.index.db, fingerprints)
 
     def _finish(self, report: BuildReport, changed: set[str] | None, now: datetime) -> None:
         counts = {state: self.state_counts[state] for state in ("published", "withheld", "embargoed")}

@@ -126,25 +126,6 @@ class ArticleIndex:
         self.orphans = sum(len(rels) for key, rels in texts.items() if not self.ids_by_key.get(key))
         return True
 
-    def feed_fingerprints(self) -> dict[str, str]:
-        return dict(self.db.execute("SELECT path, fingerprint FROM feeds").fetchall())
-
-    def pages_fingerprint(self) -> str | None:
-        row = self.db.execute("SELECT value FROM meta WHERE key = 'pages'").fetchone()
-        return row[0] if row else None
-
-    def save_pages_fingerprint(self, fingerprint: str) -> None:
-        self.db.execute("INSERT OR REPLACE INTO meta VALUES ('pages', ?)", (fingerprint,))
-
-    def save_feed_fingerprints(self, fingerprints: dict[str, str | None]) -> None:
-        with self.db:
-            self.db.execute("BEGIN")
-            for path, fingerprint in fingerprints.items():
-                if fingerprint is None:
-                    self.db.execute("DELETE FROM feeds WHERE path = ?", (path,))
-                else:
-                    self.db.execute("INSERT OR REPLACE INTO feeds VALUES (?, ?)", (path, fingerprint))
-
     # -- refresh -------------------------------------------------------------------------------------
     def refresh(self, paths: Iterable[str] | None = None) -> Changes:
         """Bring the index up to date: the whole folder (paths=None) or just the given absolute paths."""

@@ -1,7 +1,8 @@
-"""The state database, `paths.state/index.sqlite`: its tables, and starting over when it is stale or damaged.
+"""The state database, `paths.state/index.sqlite`: its tables, starting over when it is stale or damaged, and
+the record of what is published (the feeds table and the index pages' fingerprint, kept by the Builder).
 
-It is a cache of what the articles folder says, so starting over is always safe: the next build parses
-every file again.
+It is a cache of what the articles folder says and of what was published, so starting over is always safe:
+the next build parses every file again and renders every feed once.
 """
 
 from __future__ import annotations
@@ -85,3 +86,29 @@ def connect(path: str, key: str) -> sqlite3.Connection:
     db.execute("CREATE INDEX IF NOT EXISTS files_slim ON files (rel, record, digest)")
     db.execute("CREATE TABLE IF NOT EXISTS feeds (path TEXT PRIMARY KEY, fingerprint TEXT)")
     return db
+
+
+def feed_fingerprints(db: sqlite3.Connection) -> dict[str, str]:
+    """Feed path → fingerprint of its published files (see Builder._fingerprint)."""
+    return dict(db.execute("SELECT path, fingerprint FROM feeds").fetchall())
+
+
+def save_feed_fingerprints(db: sqlite3.Connection, fingerprints: dict[str, str | None]) -> None:
+    """Record what was published; None: the feed is gone."""
+    with db:
+        db.execute("BEGIN")
+        for path, fingerprint in fingerprints.items():
+            if fingerprint is None:
+                db.execute("DELETE FROM feeds WHERE path = ?", (path,))
+            else:
+                db.execute("INSERT OR REPLACE INTO feeds VALUES (?, ?)", (path, fingerprint))
+
+
+def pages_fingerprint(db: sqlite3.Connection) -> str | None:
+    """Of what index.html and feeds.opml show, as published (see Builder._pages_fingerprint)."""
+    row = db.execute("SELECT value FROM meta WHERE key = 'pages'").fetchone()
+    return row[0] if row else None
+
+
+def save_pages_fingerprint(db: sqlite3.Connection, fingerprint: str) -> None:
+    db.execute("INSERT OR REPLACE INTO meta VALUES ('pages', ?)", (fingerprint,))
