@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -14,9 +15,10 @@ from pathlib import Path
 import pytest
 from conftest import load_corpus, make_config
 
+from feedd import articles
 from feedd.articles import is_ignored, read_file
 from feedd.fields import to_article
-from feedd.yamlload import load_reference
+from feedd.yamlload import UNSURE_CHAR, load_reference
 
 LIMIT = 2 * 1024 * 1024
 ARTICLE = '---\ntitle: "Café crème"\nwebUrl: "https://example.com/a"\npublishedDateTime: 2021-01-21T12:06:00Z\n---\n'
@@ -145,6 +147,15 @@ def test_line_breaks_yaml_folds_read_as_libyaml_reads_them(tmp_path, value):
     front = f"title: {value}\nwebUrl: https://example.com/a\n"
     content = read(tmp_path, f"---\n{front}---\nBody.\n")
     assert content.meta == load_reference(front)
+
+
+def test_every_character_a_guard_acts_on_keeps_the_file_off_the_fast_path():
+    """read_file skips its character guards (binary, NUL, CR, BOM, YAML-refused, C1) when UNSURE_CHAR finds
+    nothing: that is only safe while UNSURE_CHAR matches every character any of them acts on."""
+    guards = [articles._BINARY, articles._YAML_REFUSED, articles._C1, re.compile("[\x00\r\ufeff]")]
+    missed = [hex(code) for code in range(0x110000)
+              if any(g.match(chr(code)) for g in guards) and not UNSURE_CHAR.match(chr(code))]
+    assert missed == []
 
 
 def test_never_closed_front_matter_is_an_error_and_not_a_body(tmp_path):
