@@ -67,7 +67,7 @@ TARGET_FEED_BYTES = 60_000
 
 NOOP_SCRIPT = r"""
 import json, sys, time
-from feedd.build import Builder
+from feedd.pipeline import Builder
 from feedd.config import load_config
 cfg, n = sys.argv[1], int(sys.argv[2])
 t = time.perf_counter()

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from feedd.build import build
 from feedd.config import Config, load_config
 from feedd.errors import ArticleError, ConfigError, FeeddError, PublishError, RenderError
+from feedd.pipeline import build
 
 __version__ = "0.1.0"
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import json
 import logging
 import signal
 import sys
@@ -15,14 +14,15 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from feedd.build import build
 from feedd.config import Config, load_config
 from feedd.errors import ConfigError, FeeddError
 from feedd.lock import state_lock
+from feedd.logs import setup_logging
 from feedd.models import BuildReport
+from feedd.pipeline import build
 
 if TYPE_CHECKING:
-    from feedd.metrics import Metrics
+    from feedd.serve.metrics import Metrics
 
 
 class ConfigProblem(click.ClickException):
@@ -61,29 +61,6 @@ def main() -> None:
     """feedd: publish a folder of articles as RSS, Atom and JSON feeds."""
 
 
-class JsonFormatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        entry = {"time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"), "level": record.levelname.lower(),
-                 "logger": record.name, "message": record.getMessage()}
-        if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry, ensure_ascii=False)
-
-
-def setup_logging(level: str = "info", fmt: str = "text") -> None:
-    """One line per event on stderr, as text or JSON."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter() if fmt == "json" else
-                         logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level.upper())
-    for noisy in ("apscheduler", "waitress", "watchdog"):
-        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
-    # waitress warns once per queued request under load, holding its dispatcher lock: a flood, and slower
-    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
-
-
 def server_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """Flags of the commands that serve HTTP."""
     for option in reversed([
@@ -100,8 +77,8 @@ def server_options(command: Callable[..., Any]) -> Callable[..., Any]:
 def _serve_forever(app: Any, config: Config, host: str | None, port: int | None, metrics: Metrics,
                    logs: tuple[str, str], on_hup: Callable[[], None] | None = None) -> None:
     """Serve until SIGTERM/SIGINT; SIGHUP calls on_hup. The only place that knows about signals."""
-    from feedd.processes import Helpers
-    from feedd.wsgi import serve
+    from feedd.serve.processes import Helpers
+    from feedd.serve.wsgi import serve
 
     stop = threading.Event()
     helpers: list[Helpers] = []
@@ -188,8 +165,8 @@ def check_command(config: Config, verbose: bool) -> None:
 def run_command(config: Config, host: str | None, port: int | None, log_level: str, log_format: str,
                 no_watch: bool, _reload: Callable[[], Config]) -> None:
     """Build, keep the feeds current (watcher + scheduler) and serve them over HTTP."""
-    from feedd.server import create_app
-    from feedd.service import Service
+    from feedd.daemon.service import Service
+    from feedd.serve.app import create_app
 
     setup_logging(log_level, log_format)
     with contextlib.ExitStack() as stack:
@@ -211,12 +188,12 @@ def run_command(config: Config, host: str | None, port: int | None, log_level: s
 def serve_command(config: Config, host: str | None, port: int | None, log_level: str, log_format: str,
                   _reload: Callable[[], Config]) -> None:
     """Serve an existing output folder without building (a replica reading a shared folder)."""
-    from feedd.server import create_app
+    from feedd.serve.app import create_app
 
     setup_logging(log_level, log_format)
     if not config.paths.output.is_dir():
         raise click.ClickException(f"{config.paths.output}: output folder does not exist; run feedd build first")
-    from feedd.metrics import Metrics
+    from feedd.serve.metrics import Metrics
 
     metrics = Metrics()
     app = create_app(config.paths.output, cache_max_age=config.server.cache_max_age, metrics=metrics)

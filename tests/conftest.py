@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from feedd.config import Config, validate_config
-from feedd.index import ArticleIndex
+from feedd.ingest.index import ArticleIndex
 from feedd.models import Article, Diagnostic
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -58,7 +58,7 @@ def write_article(folder: Path, name: str, **fields) -> Path:
 @pytest.fixture
 def fail_render(monkeypatch):
     """fail_render("feeds/topics/ai") makes rendering that one feed raise; restore() undoes it."""
-    module = importlib.import_module("feedd.build")  # `feedd.build` as an attribute is the build() function
+    module = importlib.import_module("feedd.pipeline")  # `feedd.pipeline` as an attribute is the build() function
     real = module.render_formats
 
     def fail(path: str):

@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 from conftest import load_corpus, make_config
 
-from feedd import articles
-from feedd.articles import is_ignored, read_file
-from feedd.fields import to_article
-from feedd.yamlload import UNSURE_CHAR, load_reference
+from feedd.ingest import files as articles
+from feedd.ingest.fields import to_article
+from feedd.ingest.files import is_ignored, read_file
+from feedd.ingest.yamlload import UNSURE_CHAR, load_reference
 
 LIMIT = 2 * 1024 * 1024
 ARTICLE = '---\ntitle: "Café crème"\nwebUrl: "https://example.com/a"\npublishedDateTime: 2021-01-21T12:06:00Z\n---\n'
@@ -224,7 +224,7 @@ DEEP = {
 def test_deep_nesting_refused_quickly_without_crashing(tmp_path, front):
     path = tmp_path / "deep.md"
     path.write_text(f"---\n{front}\n---\nbody\n", encoding="utf-8")
-    script = ("import sys; from pathlib import Path; from feedd.articles import read_file\n"
+    script = ("import sys; from pathlib import Path; from feedd.ingest.files import read_file\n"
               "c = read_file(Path(sys.argv[1]), 'deep.md', 10**8)\n"
               "print(c.meta is None, *[f'{d.path}: {d.level}: {d.reason}' for d in c.diagnostics])\n")
     started = time.monotonic()

@@ -18,8 +18,8 @@ import pytest
 from conftest import NOW, ROOT, SEEDS, make_config, write_article
 from lxml import etree
 
-from feedd.build import Builder, build
 from feedd.config import load_config
+from feedd.pipeline import Builder, build
 
 WIRED_LINK = "https://www.wired.com/story/chinese-lab-aiming-big-ai-breakthroughs/"
 SEED_000 = next(SEEDS.glob("000_*.txt"))
@@ -360,7 +360,7 @@ def test_every_url_is_under_a_base_url_with_a_path(seeds_dir):
 
 
 def test_a_full_build_leaves_the_cycle_collector_on(seeds_dir, tmp_path, monkeypatch):
-    """Full builds pause Python's cycle collector (feedd.bulk); a service whose collector stayed off would
+    """Full builds pause Python's cycle collector (feedd.collector); a service whose collector stayed off would
     leak every reference cycle for good, also after a build that failed."""
     builder = Builder(make_config(seeds_dir, tmp_path / "public"), workers=1)
     try:
@@ -375,7 +375,7 @@ def test_a_full_build_leaves_the_cycle_collector_on(seeds_dir, tmp_path, monkeyp
 
 
 def test_a_closed_builder_is_freed_although_full_builds_freeze_what_they_made(seeds_dir, tmp_path):
-    """gc.freeze() (feedd.bulk) keeps frozen cycles for good: a builder that a reload replaces must be freed by
+    """gc.freeze() (feedd.collector) keeps frozen cycles for good: a builder that a reload replaces must be freed by
     reference counting alone, or every SIGHUP would keep a whole index (hundreds of MB at 100k articles)."""
     builder = Builder(make_config(seeds_dir, tmp_path / "public"), workers=1)
     builder.build(NOW)

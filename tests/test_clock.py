@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from daemon import Daemon, free_port, wait_for, write_config
 
-from feedd.clock import Clock, ClockWatch
+from feedd.daemon.clock import Clock, ClockWatch
 
 
 class FakeClocks:

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from conftest import NOW, load_corpus, make_config, write_article
 
-from feedd import corpus as corpus_module
-from feedd.build import Builder
+from feedd.ingest import corpus as corpus_module
+from feedd.pipeline import Builder
 
 SEED_000 = "000_8e0c099ee215eaaa.txt"
 SEED_001 = "001_381cd51ca3d3cff3.txt"

@@ -21,11 +21,11 @@ from pathlib import Path
 import pytest
 from lxml import etree, html
 
-import feedd.publish as publish
-from feedd.build import Builder
+import feedd.publish.output as publish
 from feedd.lock import StateLocked, state_lock
-from feedd.publish import COMPRESSIBLE, TEMP_SUFFIX, publish_many
-from feedd.server import create_app
+from feedd.pipeline import Builder
+from feedd.publish.output import COMPRESSIBLE, TEMP_SUFFIX, publish_many
+from feedd.serve.app import create_app
 from tests.conftest import make_config
 from tests.daemon import Daemon, free_port, wait_for, write_config
 
@@ -235,7 +235,7 @@ def test_render_workers_die_with_a_killed_feedd_and_free_the_state_lock(tmp_path
         import os, signal
         from pathlib import Path
         from feedd.lock import state_lock
-        from feedd.pool import process_pool
+        from feedd.workers import process_pool
         with state_lock(Path({str(tmp_path / 'state')!r})):
             pool = process_pool(2)
             assert list(pool.map(abs, [-1, -2, -3, -4])) == [1, 2, 3, 4]

@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from feedd import fields
-from feedd.articles import HANDLER
-from feedd.fields import MAX_RELATED, MAX_TITLE, MAX_TOPICS, article_id, to_article
+from feedd.ingest import fields
+from feedd.ingest.fields import MAX_RELATED, MAX_TITLE, MAX_TOPICS, article_id, to_article
+from feedd.ingest.files import HANDLER
 from feedd.models import Article
 
 REL = "dir/a.md"

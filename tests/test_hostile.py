@@ -32,8 +32,8 @@ from conftest import NOW, SEEDS, load_corpus, make_config
 from hostile import CASES, SECRET, Case, fm, write_corpus
 from lxml import etree
 
-import feedd.corpus
-from feedd.build import Builder, build
+import feedd.ingest.corpus
+from feedd.pipeline import Builder, build
 
 NOBODY = 65534
 SEED_000 = "https://www.wired.com/story/chinese-lab-aiming-big-ai-breakthroughs/"
@@ -228,7 +228,7 @@ def test_topics_capped_deduplicated_and_rendered_once(site):
 def _corpus_with(articles_dir: Path, monkeypatch, name: str, action: Callable[[Path], None], where: str):
     """load_corpus, with action(path) run on `name` just before it is read (`where`: which read step)."""
     target = articles_dir / name
-    real = getattr(feedd.corpus, where)
+    real = getattr(feedd.ingest.corpus, where)
 
     def racing(first, *args):
         path = Path(first.path) if where == "_read" else Path(first)
@@ -238,7 +238,7 @@ def _corpus_with(articles_dir: Path, monkeypatch, name: str, action: Callable[[P
         return real(first, *args)
 
     racing.done = False
-    monkeypatch.setattr(feedd.corpus, where, racing)
+    monkeypatch.setattr(feedd.ingest.corpus, where, racing)
     corpus = load_corpus(make_config(articles_dir))
     assert racing.done
     return corpus
@@ -257,7 +257,7 @@ def test_file_changing_before_it_is_read_converges(articles_dir, monkeypatch):
     (articles_dir / "a.md").write_bytes(fm("a", title="Old title"))
     config = make_config(articles_dir)
     builder = Builder(config, persist=False, workers=1)
-    real = feedd.corpus._read
+    real = feedd.ingest.corpus._read
 
     def racing(entry, *args):
         if entry.rel == "a.md" and not racing.done:
@@ -266,7 +266,7 @@ def test_file_changing_before_it_is_read_converges(articles_dir, monkeypatch):
         return real(entry, *args)
 
     racing.done = False
-    monkeypatch.setattr(feedd.corpus, "_read", racing)
+    monkeypatch.setattr(feedd.ingest.corpus, "_read", racing)
     try:
         builder.build(NOW)
         monkeypatch.undo()
@@ -320,7 +320,7 @@ def test_file_growing_while_read_is_cut_at_the_limit(articles_dir, monkeypatch):
                 handle.write(b"x" * 5000)
         return info
 
-    monkeypatch.setattr(feedd.articles.os, "fstat", fstat)
+    monkeypatch.setattr(feedd.ingest.files.os, "fstat", fstat)
     corpus = load_corpus(make_config(articles_dir, limits={"max_file_bytes": 1000}))
     monkeypatch.undo()
     assert corpus.articles == []
@@ -395,8 +395,8 @@ def test_ten_thousand_topics_render_in_linear_time():
     on each category() call, so one call per topic is O(n²)."""
     from datetime import UTC, datetime
 
+    from feedd.feeds.render import SiteInfo, render_atom, render_rss
     from feedd.models import Article, Family, FeedSpec
-    from feedd.render import SiteInfo, render_atom, render_rss
 
     topics = tuple(f"topic {i}" for i in range(10_000))
     article = Article(id="urn:uuid:00000000-0000-0000-0000-000000000001", source="a.md", title="Many topics",
@@ -411,7 +411,7 @@ def test_ten_thousand_topics_render_in_linear_time():
 
 
 def test_many_repeated_keys_are_read_in_linear_time(tmp_path):
-    from feedd.articles import read_file
+    from feedd.ingest.files import read_file
 
     case = next(c for c in CASES if c.id == "many-duplicate-keys")
     path = tmp_path / "keys.md"

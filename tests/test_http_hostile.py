@@ -1,4 +1,4 @@
-"""Hostile HTTP against the production server (waitress under `feedd run`, or feedd.wsgi.serve), over raw sockets.
+"""Hostile HTTP against the production server (waitress under `feedd run`, or feedd.serve.wsgi.serve), over raw sockets.
 
 Traversal in every spelling, huge URLs and headers, garbage validators, odd methods and bodies, slow and idle
 clients, garbage request lines: each gets a short 4xx, a 304/200 that is right, or a closed connection, never
@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 from conftest import SEEDS
 
-from feedd.server import create_app
-from feedd.wsgi import serve
+from feedd.serve.app import create_app
+from feedd.serve.wsgi import serve
 from tests.daemon import Daemon, free_port, write_config
 
 SECRET = b"TOP-SECRET-hostile-http-7d2e"
@@ -457,7 +457,7 @@ def test_500_idle_connections_do_not_stop_new_clients(port, output):
 
 @pytest.fixture
 def embedded(output: Path) -> Iterator:
-    """feedd.wsgi.serve in a thread, with short timeouts: start(**kwargs) → port; stopped in teardown."""
+    """feedd.serve.wsgi.serve in a thread, with short timeouts: start(**kwargs) → port; stopped in teardown."""
     stops: list[tuple[threading.Event, threading.Thread]] = []
 
     def start(**kwargs) -> int:

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from feedd import corpus
-from feedd.build import Builder, build
-from feedd.watcher import OVERFLOW_LOGGER, Watcher
+from feedd.daemon.watcher import OVERFLOW_LOGGER, Watcher
+from feedd.ingest import corpus
+from feedd.pipeline import Builder, build
 from tests.conftest import NOW, make_config, write_article
 
 
@@ -101,7 +101,7 @@ def test_nothing_changed_writes_nothing_and_a_warm_restart_parses_nothing(setup,
     builder.close()
     calls = []
     real = corpus.parse_entry
-    monkeypatch.setattr("feedd.records.parse_entry", lambda *a: calls.append(a) or real(*a))
+    monkeypatch.setattr("feedd.ingest.records.parse_entry", lambda *a: calls.append(a) or real(*a))
     restarted = Builder(builder.config, workers=1)
     try:
         report = restarted.build(NOW)
@@ -129,7 +129,7 @@ def test_a_changed_timezone_reparses_everything(setup, monkeypatch):
     builder.close()
     calls = []
     real = corpus.parse_entry
-    monkeypatch.setattr("feedd.records.parse_entry", lambda *a: calls.append(a) or real(*a))
+    monkeypatch.setattr("feedd.ingest.records.parse_entry", lambda *a: calls.append(a) or real(*a))
     site = builder.config.site.model_copy(update={"timezone": "Asia/Tokyo"})
     config = builder.config.model_copy(update={"site": site})
     again = Builder(config, workers=1)
@@ -143,8 +143,8 @@ def test_a_changed_timezone_reparses_everything(setup, monkeypatch):
 def test_parallel_parsing_gives_the_same_feeds(seeds_dir: Path, tmp_path: Path, monkeypatch):
     for n in range(40):
         write_article(seeds_dir, f"gen{n:02}.md", title=f'"Generated {n}"', topics=f"[T{n % 7}]", heat=str(n))
-    monkeypatch.setattr("feedd.index.PARALLEL_THRESHOLD", 10)
-    monkeypatch.setattr("feedd.index.CHUNK", 8)
+    monkeypatch.setattr("feedd.ingest.index.PARALLEL_THRESHOLD", 10)
+    monkeypatch.setattr("feedd.ingest.index.CHUNK", 8)
     parallel = Builder(make_config(seeds_dir, tmp_path / "parallel"), workers=2)
     try:
         parallel.build(NOW)
@@ -165,7 +165,7 @@ def test_rendering_in_workers_and_batches_gives_the_same_feeds(seeds_dir: Path, 
                              heat=str(n), provider=f"{{name: P{n % 5}, domain: p{n % 5}.example}}")
         if n % 3 == 0:  # a full text of its own (the seeds' full texts are in files of their own)
             path.write_text(path.read_text() + f"The whole story of article {n}.\n")
-    module = importlib.import_module("feedd.build")  # `feedd.build` as an attribute is the build() function
+    module = importlib.import_module("feedd.pipeline")  # `feedd.pipeline` as an attribute is the build() function
     monkeypatch.setattr(module, "PARALLEL_RENDER", 4)
     monkeypatch.setattr(module, "RENDER_BATCH", 3)
     fail_render("feeds/topics/t3")
@@ -208,9 +208,9 @@ def test_watcher_turns_a_queue_overflow_into_a_full_rescan(tmp_path: Path):
 def test_compact_records_keep_times_exactly(year):
     from datetime import UTC, datetime
 
-    from feedd.corpus import Parsed
+    from feedd.ingest.corpus import Parsed
+    from feedd.ingest.records import from_record, slim, to_record
     from feedd.models import Article, Provider
-    from feedd.records import from_record, slim, to_record
 
     when = datetime(year, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
     article = slim(Article(id="urn:x", source="a.md", title="T", link="https://e.com/a", published_at=when,
@@ -222,9 +222,9 @@ def test_compact_records_keep_every_field_selection_uses():
     from datetime import datetime
     from zoneinfo import ZoneInfo
 
-    from feedd.corpus import Parsed
+    from feedd.ingest.corpus import Parsed
+    from feedd.ingest.records import from_record, slim, to_record
     from feedd.models import Article, Diagnostic, Image, Provider
-    from feedd.records import from_record, slim, to_record
 
     article = Article(id="urn:x", source="a.md", title="T", link="https://e.com/a", published=False,
                       published_at=datetime(2024, 5, 1, 9, 30, tzinfo=ZoneInfo("Europe/Paris")), excerpt="E",
@@ -255,7 +255,7 @@ def test_an_old_or_broken_index_is_rebuilt_not_fatal(seeds_dir: Path, tmp_path: 
             db.execute("CREATE TABLE files (rel TEXT PRIMARY KEY, parsed BLOB, body TEXT)")
             fingerprint = "from an older feedd"
             if state.endswith("current fingerprint"):
-                from feedd.statedb import fingerprint as current
+                from feedd.ingest.store import fingerprint as current
                 fingerprint = current(config)
             db.execute("INSERT INTO meta VALUES ('fingerprint', ?)", (fingerprint,))
     report = build(config, now=NOW)
@@ -264,7 +264,7 @@ def test_an_old_or_broken_index_is_rebuilt_not_fatal(seeds_dir: Path, tmp_path: 
 
 
 def test_watcher_reports_paths_and_a_burst_as_a_rescan(tmp_path: Path, monkeypatch):
-    monkeypatch.setattr("feedd.watcher.BURST", 5)
+    monkeypatch.setattr("feedd.daemon.watcher.BURST", 5)
     seen = []
     watcher = Watcher(tmp_path, None, lambda kinds, paths: seen.append(paths), debounce=0.2)
     watcher.start()
@@ -412,7 +412,7 @@ def test_a_warm_restart_renders_the_index_pages_only_when_they_would_change(setu
     articles, tmp_path, builder = setup
     builder.close()
     rendered = []
-    pipeline = importlib.import_module("feedd.build")
+    pipeline = importlib.import_module("feedd.pipeline")
     for name in ("render_index", "render_opml"):
         real = getattr(pipeline, name)
         monkeypatch.setattr(pipeline, name, lambda site, feeds, real=real: rendered.append(1) or real(site, feeds))
@@ -443,10 +443,10 @@ def test_a_new_feedd_version_renders_every_feed_once_and_rewrites_only_changed_b
     builder.close()
     out = tmp_path / "public"
     for rss in out.rglob("*.rss"):  # the old version's bytes; publishing keeps the .gz sibling in step
-        importlib.import_module("feedd.publish").publish_many(
+        importlib.import_module("feedd.publish.output").publish_many(
             out, {rss.relative_to(out).as_posix(): rss.read_bytes() + b"<!-- v0 -->\n"})
     atom_mtimes = {p: p.stat().st_mtime_ns for p in out.rglob("*.atom")}
-    statedb = importlib.import_module("feedd.statedb")
+    statedb = importlib.import_module("feedd.ingest.store")
     monkeypatch.setattr(statedb, "code_fingerprint", lambda: "a newer version")
     restarted = Builder(builder.config, workers=1)
     try:

@@ -8,10 +8,10 @@ import pytest
 from conftest import NOW, make_config
 from prometheus_client.parser import text_string_to_metric_families
 
-from feedd.build import build
-from feedd.metrics import CONTENT_TYPE, Metrics
 from feedd.models import BuildReport, Family
-from feedd.server import create_app
+from feedd.pipeline import build
+from feedd.serve.app import create_app
+from feedd.serve.metrics import CONTENT_TYPE, Metrics
 
 
 def scrape(metrics: Metrics) -> dict[tuple[str, tuple], float]:

@@ -24,7 +24,7 @@ import pytest
 from conftest import NOW, ROOT, SEEDS, make_config
 from daemon import Daemon, free_port, write_config
 
-from feedd.build import build
+from feedd.pipeline import build
 
 pytestmark = pytest.mark.slow
 

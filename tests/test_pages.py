@@ -8,9 +8,9 @@ from urllib.parse import urljoin, urlsplit
 import lxml.html
 from lxml import etree
 
+from feedd.feeds.pages import render_index, render_opml, render_preview
+from feedd.feeds.render import SiteInfo
 from feedd.models import Article, Family, FeedSpec, FeedSummary, Image, Provider
-from feedd.pages import render_index, render_opml, render_preview
-from feedd.render import SiteInfo
 
 BASE = "https://news.example.org/site/"
 SITE = SiteInfo(title="Digest", base_url=BASE, description="All the news", language="en", author="Digest Team")

@@ -21,8 +21,8 @@ from hypothesis import strategies as st
 from lxml import etree
 from lxml import html as lxml_html
 
-from feedd.build import Builder, build
 from feedd.errors import ConfigError
+from feedd.pipeline import Builder, build
 from tests.conftest import NOW, make_config
 
 # FEEDD_PROPERTY_SCALE=20 runs twenty times the examples, randomly: for a local bug hunt, not for CI.

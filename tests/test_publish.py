@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from feedd import publish
 from feedd.errors import PublishError
-from feedd.publish import TEMP_SUFFIX, clean_temp_files, confined, managed_files, remove, write_if_changed
+from feedd.publish.output import TEMP_SUFFIX, clean_temp_files, confined, managed_files, remove, write_if_changed
+from feedd.publish import output as publish
 
 FEED = b"<?xml version='1.0'?><rss version='2.0'><channel><title>t</title></channel></rss>\n"
 
@@ -199,7 +199,7 @@ def test_remove_refuses_paths_outside_the_root(tmp_path):
 
 
 def test_publish_many_writes_the_batch_and_reports_the_file_that_failed(tmp_path):
-    from feedd.publish import publish_many
+    from feedd.publish.output import publish_many
 
     (tmp_path / "feeds" / "blocked.rss").mkdir(parents=True)  # a folder where a file should go
     (tmp_path / "feeds" / "same.rss").write_bytes(b"<rss/>")
@@ -217,8 +217,8 @@ def test_publish_many_writes_the_batch_and_reports_the_file_that_failed(tmp_path
 
 def test_gz_siblings_are_never_older_than_their_file(tmp_path):
     """The server skips a .gz older than its file as stale: a fresh publish must not look stale."""
-    from feedd.publish import publish_many
-    from feedd.server import FileCache
+    from feedd.publish.output import publish_many
+    from feedd.serve.app import FileCache
 
     outputs = {f"feeds/t{n}.rss": (f"<rss>{n}</rss>" + "x" * 5000).encode() for n in range(12)}
     for _ in range(2):

@@ -7,8 +7,8 @@ from datetime import timedelta
 
 import pytest
 
+from feedd.feeds.ranking import rank
 from feedd.models import Article
-from feedd.ranking import rank
 from tests.conftest import NOW
 
 HOUR = timedelta(hours=1)

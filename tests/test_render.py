@@ -14,8 +14,8 @@ import feedparser
 import pytest
 from lxml import etree
 
+from feedd.feeds.render import JSON_FEED_VERSION, SiteInfo, entry_id, render_feed, render_formats
 from feedd.models import Article, Family, FeedSpec, Image, Provider, Related
-from feedd.render import JSON_FEED_VERSION, SiteInfo, entry_id, render_feed, render_formats
 
 NS = {
     "atom": "http://www.w3.org/2005/Atom",

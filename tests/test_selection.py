@@ -8,9 +8,9 @@ from datetime import timedelta
 import pytest
 
 from feedd.config import validate_config
-from feedd.membership import plan_feeds
+from feedd.feeds.membership import plan_feeds
+from feedd.feeds.selection import is_visible, next_embargo, slug
 from feedd.models import Article, Provider
-from feedd.selection import is_visible, next_embargo, slug
 from tests.conftest import NOW
 
 WIRED = Provider("Wired", "wired.com", "https://wired.example/logo.png")
@@ -243,7 +243,7 @@ def test_emoji_topic_gets_its_own_feed():
 
 def test_placing_many_at_once_is_placing_each_in_turn():
     """Feeds.add_all (first builds) must leave exactly what add() one article at a time leaves."""
-    from feedd.membership import Feeds
+    from feedd.feeds.membership import Feeds
 
     config = validate_config({"feeds": [{"name": "wired-ai", "filter": {"topics": ["AI"], "providers": ["Wired"]}}],
                               "defaults": {"sort": "heat"}})

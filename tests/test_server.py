@@ -15,10 +15,10 @@ from prometheus_client.parser import text_string_to_metric_families
 from werkzeug.http import parse_date
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
-from feedd.build import build
-from feedd.metrics import CONTENT_TYPE as METRICS_TYPE
-from feedd.metrics import Metrics
-from feedd.server import create_app
+from feedd.pipeline import build
+from feedd.serve.app import create_app
+from feedd.serve.metrics import CONTENT_TYPE as METRICS_TYPE
+from feedd.serve.metrics import Metrics
 
 SECRET = "TOP-SECRET-do-not-serve-4f1c"
 RSS = "/feeds/all.rss"

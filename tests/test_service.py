@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from feedd.build import Builder
-from feedd.service import Service
+from feedd.daemon.service import Service
+from feedd.pipeline import Builder
 from tests.conftest import make_config, write_article
 from tests.daemon import wait_for
 

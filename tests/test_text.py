@@ -8,7 +8,7 @@ from ftfy.badness import BADNESS_RE, is_bad
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from feedd.text import (
+from feedd.ingest.text import (
     _BADNESS_WINDOW,
     _FTFY,
     _XML_ILLEGAL,

@@ -11,10 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from feedd import yamlload
-from feedd.articles import HANDLER
-from feedd.fields import to_article
-from feedd.yamlload import YamlBool, load, load_reference
+from feedd.ingest import yamlload
+from feedd.ingest.fields import to_article
+from feedd.ingest.files import HANDLER
+from feedd.ingest.yamlload import YamlBool, load, load_reference
 
 ROOT = Path(__file__).resolve().parents[1]
 GEN_CORPUS = ROOT.parent / "shared" / "tools" / "gen_corpus.py"

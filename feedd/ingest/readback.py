@@ -9,10 +9,10 @@ from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
 
-from feedd.corpus import Entry, Signature, list_files
+from feedd.ingest.corpus import Entry, Signature, list_files
+from feedd.ingest.records import full_article, signature_of
+from feedd.ingest.store import connect_read_only
 from feedd.models import Article
-from feedd.records import full_article, signature_of
-from feedd.statedb import connect_read_only
 
 Wanted = tuple[Article, str | None]  # a slim article, and the file its full text comes from (None: none wanted)
 

@@ -18,14 +18,14 @@ from pathlib import Path
 
 from cachetools import LRUCache
 
-from feedd.bulk import collector_paused
+from feedd.collector import collector_paused
 from feedd.config import Config
-from feedd.corpus import Entry, Parsed, list_files, rel_name, stat_entry
+from feedd.ingest.corpus import Entry, Parsed, list_files, rel_name, stat_entry
+from feedd.ingest.readback import Wanted, compare, compare_with_index, read_whole
+from feedd.ingest.records import Row, from_record, parse_rows
+from feedd.ingest.store import connect, db_path, fingerprint, open_db
 from feedd.models import Article, Diagnostic
-from feedd.pool import process_pool
-from feedd.readback import Wanted, compare, compare_with_index, read_whole
-from feedd.records import Row, from_record, parse_rows
-from feedd.statedb import connect, db_path, fingerprint, open_db
+from feedd.workers import process_pool
 
 log = logging.getLogger("feedd")
 FULL_CACHE = 512  # whole articles kept for rendering (see ArticleIndex.full): about 4 MB with full texts

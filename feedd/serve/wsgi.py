@@ -31,7 +31,7 @@ def serve(app: Callable, host: str, port: int, threads: int, stop: threading.Eve
           channel_timeout: int = CHANNEL_TIMEOUT, request_timeout: float = REQUEST_TIMEOUT,
           sock: socket.socket | None = None, on_socket: Callable[[socket.socket], None] | None = None) -> None:
     """Serve until `stop` is set: on host:port, or on `sock`, a listening socket bound by another process
-    (`feedd.processes`). `on_socket` receives the listening socket, to share it."""
+    (`feedd.serve.processes`). `on_socket` receives the listening socket, to share it."""
     where: dict[str, Any] = {"sockets": [sock]} if sock is not None else {"host": host, "port": port}
     server = create_server(app, threads=threads, ident="feedd", channel_timeout=channel_timeout,
                            cleanup_interval=min(5, channel_timeout), **where, **LIMITS)

@@ -25,8 +25,8 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.http import parse_accept_header, parse_date, parse_etags
 from werkzeug.security import safe_join
 
-from feedd.metrics import CONTENT_TYPE as METRICS_TYPE
-from feedd.metrics import Metrics
+from feedd.serve.metrics import CONTENT_TYPE as METRICS_TYPE
+from feedd.serve.metrics import Metrics
 
 CONTENT_TYPES = {
     ".rss": "application/rss+xml; charset=utf-8",

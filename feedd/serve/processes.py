@@ -25,7 +25,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from feedd.pool import die_with_parent
+from feedd.workers import die_with_parent
 
 log = logging.getLogger("feedd")
 FLUSH_SECONDS = 1.0  # how stale a helper's response counts in /metrics may be
@@ -150,9 +150,9 @@ class Relay:
 def helper_main(sock: socket.socket, conn: Connection, parent: int, settings: dict[str, Any]) -> None:
     """A helper process: serve published files from memory, relay the rest, until SIGTERM or the main
     process goes away (it then dies with it, as render workers do)."""
-    from feedd.cli import setup_logging
-    from feedd.server import FileCache, FileResponder
-    from feedd.wsgi import serve
+    from feedd.logs import setup_logging
+    from feedd.serve.app import FileCache, FileResponder
+    from feedd.serve.wsgi import serve
 
     die_with_parent(parent)
     setup_logging(settings["log_level"], settings["log_format"])

@@ -32,9 +32,9 @@ def code_fingerprint() -> str:
     as they would be rendered now; after an upgrade that is unknown, so every feed is rendered once again
     (publishing rewrites only files whose bytes changed: readers keep their ETags)."""
     digest = hashlib.sha256()
-    package = Path(__file__).parent
-    for path in sorted([*package.glob("*.py"), *package.glob("templates/*")]):
-        digest.update(f"{path.name}\0".encode() + path.read_bytes())
+    package = Path(__file__).parent.parent
+    for path in sorted([*package.rglob("*.py"), *package.rglob("templates/*")]):
+        digest.update(f"{path.relative_to(package).as_posix()}\0".encode() + path.read_bytes())
     for dist in ("feedgen", "jinja2", "lxml", "markupsafe"):
         digest.update(f"{dist}={version(dist)}\0".encode())
     return digest.hexdigest()[:16]

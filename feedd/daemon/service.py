@@ -13,14 +13,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from feedd.build import Builder
-from feedd.clock import Clock, ClockWatch
 from feedd.config import Config
+from feedd.daemon.clock import Clock, ClockWatch
+from feedd.daemon.scheduler import Scheduler
+from feedd.daemon.watcher import Watcher
 from feedd.errors import ConfigError, FeeddError
-from feedd.metrics import Metrics
 from feedd.models import BuildReport
-from feedd.scheduler import Scheduler
-from feedd.watcher import Watcher
+from feedd.pipeline import Builder
+from feedd.serve.metrics import Metrics
 
 log = logging.getLogger("feedd")
 RETRY_FIRST, RETRY_MAX = 1.0, 30.0  # seconds before retrying a failed build: doubling each time, capped

@@ -17,9 +17,9 @@ from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.feed import FeedGenerator
 from feedgen.util import xml_elem
 
+from feedd.feeds.selection import slug
+from feedd.ingest.text import body_html
 from feedd.models import Article, FeedSpec
-from feedd.selection import slug
-from feedd.text import body_html
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 EXTENSIONS = ("rss", "atom", "json")

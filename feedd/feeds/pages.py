@@ -11,8 +11,8 @@ from urllib.parse import urlsplit
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from feedd.feeds.render import SiteInfo, feed_url, page_url
 from feedd.models import Article, Family, FeedSummary
-from feedd.render import SiteInfo, feed_url, page_url
 
 FORMAT_TYPES = {"rss": "application/rss+xml", "atom": "application/atom+xml", "json": "application/feed+json"}
 FORMAT_LABELS = {"rss": "RSS", "atom": "Atom", "json": "JSON Feed"}
@@ -34,7 +34,7 @@ def _date(moment: datetime | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M UTC") if moment and moment.year > 1970 else "never"
 
 
-_env = Environment(loader=PackageLoader("feedd", "templates"), autoescape=select_autoescape(default=True),
+_env = Environment(loader=PackageLoader("feedd.feeds", "templates"), autoescape=select_autoescape(default=True),
                    trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
 _env.filters.update(safe_url=_safe_url, date=_date)
 

@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from feedd.articles import IGNORED_PREFIXES, IGNORED_SUFFIXES, FileContent, is_ignored, read_file
-from feedd.fields import to_article
+from feedd.ingest.fields import to_article
+from feedd.ingest.files import IGNORED_PREFIXES, IGNORED_SUFFIXES, FileContent, is_ignored, read_file
+from feedd.ingest.text import match_key, repair
 from feedd.models import Article, Diagnostic
-from feedd.text import match_key, repair
 
 _CONTROL = re.compile("[\x00-\x1f\x7f]")
 Signature = tuple[int, int, int]  # size, mtime_ns, inode: a changed file changes at least one

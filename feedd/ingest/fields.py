@@ -12,9 +12,9 @@ from datetime import UTC, date, datetime, time, tzinfo
 from typing import Any
 from urllib.parse import urlsplit
 
+from feedd.ingest.text import one_line, repair
+from feedd.ingest.yamlload import YamlBool, YamlFloat, YamlInt
 from feedd.models import Article, Diagnostic, Image, Provider, Related
-from feedd.text import one_line, repair
-from feedd.yamlload import YamlBool, YamlFloat, YamlInt
 
 MAX_TOPICS = 50
 MAX_RELATED = 20

@@ -14,7 +14,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from feedd.corpus import Entry, Parsed, Signature, parse_entry
+from feedd.ingest.corpus import Entry, Parsed, Signature, parse_entry
 from feedd.models import Article, Diagnostic, Provider
 
 _providers: dict[tuple, Provider] = {}

@@ -12,9 +12,9 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from feedd.config import Config
+from feedd.feeds.ranking import rank, sort_key
+from feedd.feeds.selection import GroupKey, memberships, spec_for
 from feedd.models import Article, Family, FeedPlan, FeedSpec
-from feedd.ranking import rank, sort_key
-from feedd.selection import GroupKey, memberships, spec_for
 
 _KEPT_KEYS = {sort: sort_key(sort, datetime.min, timedelta()) for sort in ("date", "heat")}  # neither depends on now
 _ORDER = {Family.ALL: 0, Family.CONFIGURED: 1, Family.CATEGORIES: 2, Family.TOPICS: 3, Family.PROVIDERS: 4}

@@ -29,6 +29,6 @@ def process_pool(workers: int) -> ProcessPoolExecutor:
     method = "fork" if threading.active_count() == 1 else "forkserver"
     context = multiprocessing.get_context(method)
     if method == "forkserver":
-        context.set_forkserver_preload(["feedd.build"])
+        context.set_forkserver_preload(["feedd.pipeline"])
     parent = os.getpid() if method == "fork" else None
     return ProcessPoolExecutor(workers, mp_context=context, initializer=die_with_parent, initargs=(parent,))

@@ -1,7 +1,7 @@
 """LOAD: one file → front matter and body, or plain text, or a diagnostic. The only frontmatter user.
 
 Every guard that keeps a hostile file from hurting the build lives here: size cap, nesting guard before
-libyaml sees the text, encodings; feedd.yamlload reads the YAML, keeping scalars as the author wrote them.
+libyaml sees the text, encodings; feedd.ingest.yamlload reads the YAML, keeping scalars as the author wrote them.
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from typing import Any
 import yaml
 from frontmatter.default_handlers import YAMLHandler
 
+from feedd.ingest.yamlload import UNSURE_CHAR, YamlBool
+from feedd.ingest.yamlload import load as load_yaml
 from feedd.models import Diagnostic
-from feedd.yamlload import UNSURE_CHAR, YamlBool
-from feedd.yamlload import load as load_yaml
 
 MAX_NESTING = 64  # libyaml's composer recurses per level; thousands of levels crash the interpreter
 IGNORED_PREFIXES = (".", "#")
@@ -29,7 +29,7 @@ _Base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class ArticleYAMLHandler(YAMLHandler):
-    """python-frontmatter's YAML handler, with feedd's loader (feedd.yamlload)."""
+    """python-frontmatter's YAML handler, with feedd's loader (feedd.ingest.yamlload)."""
 
     def load(self, fm: str, plain: bool = False, **kwargs: object) -> Any:
         return load_yaml(fm, plain)

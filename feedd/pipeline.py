@@ -16,18 +16,18 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import Future
 from datetime import UTC, datetime
 
-from feedd import statedb
-from feedd.bulk import collector_paused
+from feedd.collector import collector_paused
 from feedd.config import Config
-from feedd.index import ArticleIndex
-from feedd.membership import Feeds
+from feedd.feeds.membership import Feeds
+from feedd.feeds.pages import render_index, render_opml, render_preview
+from feedd.feeds.render import SiteInfo, render_formats, updated
+from feedd.feeds.selection import GroupKey, matches, state_of
+from feedd.ingest import store as statedb
+from feedd.ingest.index import ArticleIndex
+from feedd.ingest.readback import read_items
 from feedd.models import Article, BuildReport, Diagnostic, Family, FeedPlan, FeedSpec, FeedSummary, feed_path
-from feedd.pages import render_index, render_opml, render_preview
-from feedd.pool import process_pool
-from feedd.publish import clean_temp_files, in_step, managed_files, publish_many, remove
-from feedd.readback import read_items
-from feedd.render import SiteInfo, render_formats, updated
-from feedd.selection import GroupKey, matches, state_of
+from feedd.publish.output import clean_temp_files, in_step, managed_files, publish_many, remove
+from feedd.workers import process_pool
 
 log = logging.getLogger("feedd")
 PARALLEL_RENDER = 64  # feeds to render before worker processes pay for themselves
@@ -80,7 +80,7 @@ class Builder:
     def build(self, now: datetime | None = None, paths: Iterable[str] | None = None,
               write: bool = True) -> BuildReport:
         """A full rescan (paths=None) or the given changed paths; renders only feeds whose items changed."""
-        if paths is None or self.feeds is None:  # the whole folder: see feedd.bulk
+        if paths is None or self.feeds is None:  # the whole folder: see feedd.collector
             with collector_paused():
                 return self._build(now, paths, write)
         return self._build(now, paths, write)
