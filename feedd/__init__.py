@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 from feedd.config import Config, load_config
-from feedd.errors import ArticleError, ConfigError, FeeddError, PublishError, RenderError
-from feedd.pipeline import build
+from feedd.errors import ConfigError, FeeddError, PublishError, RenderError, StateLocked
+from feedd.pipeline import Builder, build
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "ArticleError",
+    "Builder",
     "Config",
     "ConfigError",
     "FeeddError",
     "PublishError",
     "RenderError",
+    "StateLocked",
     "build",
     "load_config",
 ]

@@ -99,9 +99,7 @@ def _serve_forever(app: Any, config: Config, host: str | None, port: int | None,
                                         real_port, config.server.processes, "es" if config.server.processes > 1 else "")
 
     def share(sock: Any) -> None:
-        settings = {"output": str(config.paths.output), "cache_max_age": config.server.cache_max_age,
-                    "threads": config.server.threads, "log_level": logs[0], "log_format": logs[1]}
-        group = Helpers(config.server.processes - 1, sock, app, metrics, settings)
+        group = Helpers(config.server.processes - 1, sock, app, metrics, config.paths.output, config.server, logs)
         helpers.append(group)  # shutdown() stops it from the signal handler
         group.start()
 
@@ -153,7 +151,7 @@ def check_command(config: Config, verbose: bool) -> None:
             click.echo(str(diagnostic))
     errors = len(report.errors)
     warnings = sum(d.level == "warning" for d in report.diagnostics)
-    click.echo(f"{errors} error(s), {warnings} warning(s); {len(report.feeds)} feeds would be published")
+    click.echo(f"{errors} error(s), {warnings} warning(s); {len(report.summaries)} feeds would be published")
     if errors:
         sys.exit(1)
 
@@ -177,8 +175,7 @@ def run_command(config: Config, host: str | None, port: int | None, log_level: s
         service = Service(config, _reload, watch=config.service.watch and not no_watch)
         service.start()
         stack.callback(service.stop)
-        app = create_app(config.paths.output, cache_max_age=config.server.cache_max_age,
-                         metrics=service.metrics, health=service.health)
+        app = create_app(config.paths.output, config.server, metrics=service.metrics, health=service.health)
         _serve_forever(app, config, host, port, service.metrics, (log_level, log_format), on_hup=service.reload)
 
 
@@ -196,5 +193,5 @@ def serve_command(config: Config, host: str | None, port: int | None, log_level:
     from feedd.serve.metrics import Metrics
 
     metrics = Metrics()
-    app = create_app(config.paths.output, cache_max_age=config.server.cache_max_age, metrics=metrics)
+    app = create_app(config.paths.output, config.server, metrics=metrics)
     _serve_forever(app, config, host, port, metrics, (log_level, log_format))

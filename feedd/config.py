@@ -20,9 +20,9 @@ from pydantic import (
 )
 
 from feedd.errors import ConfigError
+from feedd.layout import FORMATS
 
 DEFAULT_CONFIG = Path("config/feedd.yaml")
-FORMATS = ("rss", "atom", "json")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
@@ -112,18 +112,23 @@ class Service(_Model):
         return value
 
 
-class FeedDefaults(_Model):
+class FeedSettings(_Model):
+    """How a feed is ranked and rendered: `defaults` gives them for every feed, a `feeds[]` entry may override."""
+
     limit: int = Field(50, gt=0)
     sort: Sort = "date"
     half_life: Duration = timedelta(hours=24)
     formats: tuple[Format, ...] = FORMATS
     content: Content = "summary"
-    min_quality: float | None = None
-    min_heat: float | None = None
     max_bytes: int | None = Field(None, gt=0)
 
 
-class Family(_Model):
+class FeedDefaults(FeedSettings):
+    min_quality: float | None = None
+    min_heat: float | None = None
+
+
+class FamilySettings(_Model):
     enabled: bool = True
     title: Title = "{site}: {name}"
     min_items: int = Field(1, ge=1)
@@ -140,9 +145,13 @@ class Family(_Model):
 
 
 class Families(_Model):
-    categories: Family = Family()
-    topics: Family = Family()
-    providers: Family = Family()
+    categories: FamilySettings = FamilySettings()
+    topics: FamilySettings = FamilySettings()
+    providers: FamilySettings = FamilySettings()
+
+    def of(self, family: str) -> FamilySettings:
+        """The settings of one family, by its name (`topics`)."""
+        return {"categories": self.categories, "topics": self.topics, "providers": self.providers}[family]
 
 
 class Filter(_Model):
@@ -156,6 +165,8 @@ class Filter(_Model):
 
 
 class FeedConfig(_Model):
+    """A feed declared in the config; each setting left out (None) is taken from `defaults`."""
+
     name: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")]
     title: Text | None = None
     description: Text | None = None
@@ -166,6 +177,11 @@ class FeedConfig(_Model):
     formats: tuple[Format, ...] | None = None
     content: Content | None = None
     max_bytes: int | None = Field(None, gt=0)
+
+    def settings(self, defaults: FeedSettings) -> FeedSettings:
+        """This feed's settings: its own where given, else the defaults'."""
+        own = self.model_dump(include=set(FeedSettings.model_fields), exclude_none=True)
+        return FeedSettings(**{**defaults.model_dump(include=set(FeedSettings.model_fields)), **own})
 
 
 class Config(_Model):

@@ -18,22 +18,16 @@ class ConfigError(FeeddError):
         super().__init__(f"{path}: {message}" if path else message)
 
 
-class ArticleError(FeeddError):
-    """One article file cannot be read; the build skips it."""
-
-    def __init__(self, path: str, reason: str) -> None:
-        self.path = path
-        self.reason = reason
-        super().__init__(f"{path}: {reason}")
-
-
 class RenderError(FeeddError):
-    """One feed could not be rendered; its previous file stays online."""
+    """One feed could not be rendered; its previous files stay online. Raised in render workers too."""
 
     def __init__(self, feed: str, reason: str) -> None:
         self.feed = feed
         self.reason = reason
         super().__init__(f"{feed}: {reason}")
+
+    def __reduce__(self) -> tuple:  # crosses the process boundary with both its fields
+        return type(self), (self.feed, self.reason)
 
 
 class PublishError(FeeddError):
@@ -43,3 +37,7 @@ class PublishError(FeeddError):
         self.path = path
         self.reason = reason
         super().__init__(f"{path}: {reason}")
+
+
+class StateLocked(FeeddError):
+    """Another feedd process holds the state folder."""

@@ -8,11 +8,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from feedd.errors import FeeddError
-
-
-class StateLocked(FeeddError):
-    """Another feedd process holds the state folder."""
+from feedd.errors import StateLocked
 
 
 @contextlib.contextmanager

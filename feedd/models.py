@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
-from functools import lru_cache
-from typing import Literal
+from typing import Literal, NamedTuple
+
+from feedd.config import FeedSettings
+from feedd.layout import feed_path
 
 Level = Literal["error", "warning", "info"]
 
@@ -74,29 +76,32 @@ class Family(StrEnum):
     PROVIDERS = "providers"
 
 
-@lru_cache(maxsize=1 << 16)  # called per feed per build: 2,300 feeds × Enum.value added up
-def feed_path(family: Family, slug: str) -> str:
-    """Where a feed's files go, without extension: `feeds/all`, `feeds/<name>`, `feeds/topics/<slug>`."""
-    if family in (Family.ALL, Family.CONFIGURED):
-        return f"feeds/{slug}"
-    return f"feeds/{family.value}/{slug}"
+class FeedKey(NamedTuple):
+    """One feed: its family and its slug (a configured feed's name). Its files are at `path`.{rss,atom,...}."""
+
+    family: Family
+    slug: str
+
+    @property
+    def path(self) -> str:
+        """Output path without extension, relative to the output folder."""
+        return feed_path(self.family, self.slug)
 
 
 @dataclass(frozen=True, slots=True)
 class FeedSpec:
-    """One feed to publish: what goes in it and how it is ranked and rendered."""
+    """One feed to publish: its name and title, and how it is ranked and rendered (from the config)."""
 
     family: Family
     slug: str
     title: str
     description: str
-    sort: Literal["date", "heat", "trending"] = "date"
-    half_life: timedelta = timedelta(hours=24)
-    limit: int = 50
-    formats: tuple[str, ...] = ("rss", "atom", "json")
-    content: Literal["summary", "full"] = "summary"
-    max_bytes: int | None = None
+    settings: FeedSettings = FeedSettings()
     logo: str | None = None
+
+    @property
+    def key(self) -> FeedKey:
+        return FeedKey(self.family, self.slug)
 
     @property
     def path(self) -> str:
@@ -123,7 +128,7 @@ class BuildReport:
     failed: list[str] = field(default_factory=list)
     articles: dict[str, int] = field(default_factory=dict)
     diagnostics: list[Diagnostic] = field(default_factory=list)
-    feeds: list[FeedSummary] = field(default_factory=list)
+    summaries: list[FeedSummary] = field(default_factory=list)  # every feed published, in index order
     next_embargo: datetime | None = None
     open_diagnostics: int = 0  # warnings and errors across the whole folder (diagnostics may list fewer)
     started: datetime | None = None

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from feedd.cli import main
-from tests.conftest import write_article
+from tests.helpers import write_article
 
 DIAGNOSTIC = re.compile(r"^\S[^:]*: (error|warning|info): \S.*$")
 SUMMARY = re.compile(r"feeds: (\d+) written, (\d+) unchanged, (\d+) removed, (\d+) failed; "

@@ -11,8 +11,7 @@ from pydantic import ValidationError
 
 from feedd.config import load_config, validate_config
 from feedd.errors import ConfigError
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.helpers import ROOT
 
 
 def write_yaml(tmp_path: Path, text: str, name: str = "feedd.yaml") -> Path:

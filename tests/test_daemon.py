@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.daemon import Daemon, free_port, wait_for, write_config
+from tests.running import Daemon, free_port, wait_for, write_config
 
 pytestmark = pytest.mark.slow
 NEW = "A fresh article about robots"

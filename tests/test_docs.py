@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import re
 import typing
-from pathlib import Path
 
 import yaml
 from pydantic import BaseModel
 
 from feedd.config import Config, load_config
+from tests.helpers import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 SAMPLE = ROOT / "config" / "feedd.yaml"
 

@@ -22,12 +22,13 @@ import pytest
 from lxml import etree, html
 
 import feedd.publish.output as publish
-from feedd.lock import StateLocked, state_lock
+from feedd.errors import StateLocked
+from feedd.lock import state_lock
 from feedd.pipeline import Builder
-from feedd.publish.output import COMPRESSIBLE, TEMP_SUFFIX, publish_many
+from feedd.publish.output import TEMP_SUFFIX, has_sibling, publish_many
 from feedd.serve.app import create_app
-from tests.conftest import make_config
-from tests.daemon import Daemon, free_port, wait_for, write_config
+from tests.helpers import make_config
+from tests.running import Daemon, free_port, wait_for, write_config
 
 TOPICS = [f"Topic {n}" for n in range(30)]
 PROVIDERS = [f"provider{n}.example" for n in range(40)]
@@ -87,7 +88,7 @@ def check_output(root: Path, strict: bool) -> list[Path]:
                 assert inner == sibling.read_bytes(), f"{name} holds other bytes than its file"
         else:
             check_document(name, path.read_bytes())
-            if strict and path.suffix in COMPRESSIBLE:
+            if strict and has_sibling(path):
                 assert path.with_name(path.name + ".gz").is_file(), f"{name} without its .gz sibling"
     return temps
 

@@ -28,12 +28,12 @@ from zoneinfo import ZoneInfo
 
 import feedparser
 import pytest
-from conftest import NOW, SEEDS, load_corpus, make_config
-from hostile import CASES, SECRET, Case, fm, write_corpus
 from lxml import etree
 
-import feedd.ingest.corpus
+import feedd.ingest.parse
 from feedd.pipeline import Builder, build
+from tests.helpers import NOW, SEEDS, load_corpus, make_config
+from tests.hostile import CASES, SECRET, Case, fm, write_corpus
 
 NOBODY = 65534
 SEED_000 = "https://www.wired.com/story/chinese-lab-aiming-big-ai-breakthroughs/"
@@ -228,7 +228,7 @@ def test_topics_capped_deduplicated_and_rendered_once(site):
 def _corpus_with(articles_dir: Path, monkeypatch, name: str, action: Callable[[Path], None], where: str):
     """load_corpus, with action(path) run on `name` just before it is read (`where`: which read step)."""
     target = articles_dir / name
-    real = getattr(feedd.ingest.corpus, where)
+    real = getattr(feedd.ingest.parse, where)
 
     def racing(first, *args):
         path = Path(first.path) if where == "_read" else Path(first)
@@ -238,7 +238,7 @@ def _corpus_with(articles_dir: Path, monkeypatch, name: str, action: Callable[[P
         return real(first, *args)
 
     racing.done = False
-    monkeypatch.setattr(feedd.ingest.corpus, where, racing)
+    monkeypatch.setattr(feedd.ingest.parse, where, racing)
     corpus = load_corpus(make_config(articles_dir))
     assert racing.done
     return corpus
@@ -257,7 +257,7 @@ def test_file_changing_before_it_is_read_converges(articles_dir, monkeypatch):
     (articles_dir / "a.md").write_bytes(fm("a", title="Old title"))
     config = make_config(articles_dir)
     builder = Builder(config, persist=False, workers=1)
-    real = feedd.ingest.corpus._read
+    real = feedd.ingest.parse._read
 
     def racing(entry, *args):
         if entry.rel == "a.md" and not racing.done:
@@ -266,7 +266,7 @@ def test_file_changing_before_it_is_read_converges(articles_dir, monkeypatch):
         return real(entry, *args)
 
     racing.done = False
-    monkeypatch.setattr(feedd.ingest.corpus, "_read", racing)
+    monkeypatch.setattr(feedd.ingest.parse, "_read", racing)
     try:
         builder.build(NOW)
         monkeypatch.undo()
@@ -345,7 +345,7 @@ def test_articles_folder_missing_for_a_moment_keeps_every_feed(seeds_dir):
 
 @pytest.mark.slow
 def test_articles_folder_deleted_and_recreated_while_running(seeds_dir, tmp_path):
-    from daemon import Daemon, free_port, wait_for, write_config
+    from tests.running import Daemon, free_port, wait_for, write_config
 
     port = free_port()
     daemon = Daemon(write_config(tmp_path / "feedd.yaml", seeds_dir, port), port)

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from feedd.daemon.watcher import OVERFLOW_LOGGER, Watcher
-from feedd.ingest import corpus
+from feedd.ingest import parse
 from feedd.pipeline import Builder, build
-from tests.conftest import NOW, make_config, write_article
+from tests.helpers import NOW, make_config, write_article
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
@@ -100,8 +100,8 @@ def test_nothing_changed_writes_nothing_and_a_warm_restart_parses_nothing(setup,
     assert builder.build(NOW).written == []
     builder.close()
     calls = []
-    real = corpus.parse_entry
-    monkeypatch.setattr("feedd.ingest.records.parse_entry", lambda *a: calls.append(a) or real(*a))
+    real = parse.parse_entry
+    monkeypatch.setattr("feedd.ingest.store.parse_entry", lambda *a: calls.append(a) or real(*a))
     restarted = Builder(builder.config, workers=1)
     try:
         report = restarted.build(NOW)
@@ -128,8 +128,8 @@ def test_a_changed_timezone_reparses_everything(setup, monkeypatch):
     articles, tmp_path, builder = setup
     builder.close()
     calls = []
-    real = corpus.parse_entry
-    monkeypatch.setattr("feedd.ingest.records.parse_entry", lambda *a: calls.append(a) or real(*a))
+    real = parse.parse_entry
+    monkeypatch.setattr("feedd.ingest.store.parse_entry", lambda *a: calls.append(a) or real(*a))
     site = builder.config.site.model_copy(update={"timezone": "Asia/Tokyo"})
     config = builder.config.model_copy(update={"site": site})
     again = Builder(config, workers=1)
@@ -165,7 +165,7 @@ def test_rendering_in_workers_and_batches_gives_the_same_feeds(seeds_dir: Path, 
                              heat=str(n), provider=f"{{name: P{n % 5}, domain: p{n % 5}.example}}")
         if n % 3 == 0:  # a full text of its own (the seeds' full texts are in files of their own)
             path.write_text(path.read_text() + f"The whole story of article {n}.\n")
-    module = importlib.import_module("feedd.pipeline")  # `feedd.pipeline` as an attribute is the build() function
+    module = importlib.import_module("feedd.feeds.jobs")
     monkeypatch.setattr(module, "PARALLEL_RENDER", 4)
     monkeypatch.setattr(module, "RENDER_BATCH", 3)
     fail_render("feeds/topics/t3")
@@ -175,7 +175,7 @@ def test_rendering_in_workers_and_batches_gives_the_same_feeds(seeds_dir: Path, 
     finally:
         parallel.close()
     assert report.failed == ["feeds/topics/t3"]
-    assert len(report.feeds) > 4 * 2 + 3  # more than the workers run ahead, and several batches
+    assert len(report.summaries) > 4 * 2 + 3  # more than the workers run ahead, and several batches
     fail_render.restore()
     serial = make_config(seeds_dir, tmp_path / "serial", defaults={"content": "full"})
     serial = serial.model_copy(update={"paths": serial.paths.model_copy(update={"state": tmp_path / "s2"})})
@@ -208,8 +208,8 @@ def test_watcher_turns_a_queue_overflow_into_a_full_rescan(tmp_path: Path):
 def test_compact_records_keep_times_exactly(year):
     from datetime import UTC, datetime
 
-    from feedd.ingest.corpus import Parsed
-    from feedd.ingest.records import from_record, slim, to_record
+    from feedd.ingest.parse import Parsed
+    from feedd.ingest.store import from_record, slim, to_record
     from feedd.models import Article, Provider
 
     when = datetime(year, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
@@ -222,8 +222,8 @@ def test_compact_records_keep_every_field_selection_uses():
     from datetime import datetime
     from zoneinfo import ZoneInfo
 
-    from feedd.ingest.corpus import Parsed
-    from feedd.ingest.records import from_record, slim, to_record
+    from feedd.ingest.parse import Parsed
+    from feedd.ingest.store import from_record, slim, to_record
     from feedd.models import Article, Diagnostic, Image, Provider
 
     article = Article(id="urn:x", source="a.md", title="T", link="https://e.com/a", published=False,

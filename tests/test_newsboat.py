@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.daemon import Daemon, free_port, write_config
+from tests.running import Daemon, free_port, write_config
 
 pytestmark = [
     pytest.mark.slow,

@@ -21,10 +21,10 @@ from email.message import Message
 from pathlib import Path
 
 import pytest
-from conftest import NOW, ROOT, SEEDS, make_config
-from daemon import Daemon, free_port, write_config
 
 from feedd.pipeline import build
+from tests.helpers import NOW, ROOT, SEEDS, make_config
+from tests.running import Daemon, free_port, write_config
 
 pytestmark = pytest.mark.slow
 

@@ -23,7 +23,7 @@ from lxml import html as lxml_html
 
 from feedd.errors import ConfigError
 from feedd.pipeline import Builder, build
-from tests.conftest import NOW, make_config
+from tests.helpers import NOW, make_config
 
 # FEEDD_PROPERTY_SCALE=20 runs twenty times the examples, randomly: for a local bug hunt, not for CI.
 SCALE = int(os.environ.get("FEEDD_PROPERTY_SCALE", "1"))

@@ -199,7 +199,7 @@ class Service:
             details["last_build"] = {
                 "time": report.started, "duration": round(report.duration, 3),
                 "outcome": "success" if report.ok else "partial failure",
-                "articles": report.articles, "feeds": len(report.feeds),
+                "articles": report.articles, "feeds": len(report.summaries),
                 "written": len(report.written), "removed": len(report.removed), "failed": len(report.failed),
             }
             details["diagnostics"] = report.open_diagnostics

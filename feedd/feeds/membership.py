@@ -13,40 +13,40 @@ from datetime import datetime, timedelta
 
 from feedd.config import Config
 from feedd.feeds.ranking import rank, sort_key
-from feedd.feeds.selection import GroupKey, memberships, spec_for
-from feedd.models import Article, Family, FeedPlan, FeedSpec
+from feedd.feeds.selection import matches, memberships, spec_for
+from feedd.models import Article, Family, FeedKey, FeedPlan, FeedSpec
 
 _KEPT_KEYS = {sort: sort_key(sort, datetime.min, timedelta()) for sort in ("date", "heat")}  # neither depends on now
 _ORDER = {Family.ALL: 0, Family.CONFIGURED: 1, Family.CATEGORIES: 2, Family.TOPICS: 3, Family.PROVIDERS: 4}
 
 
-class Feeds:
-    """Feed membership for one config; `now` moves forward with each build."""
+class Membership:
+    """Which feeds exist and which articles each holds, for one config; `now` moves forward with each build."""
 
     def __init__(self, config: Config, now: datetime) -> None:
         self.config, self.now = config, now
-        self.members: dict[GroupKey, dict[str, Article]] = defaultdict(dict)
-        self.names: dict[GroupKey, Counter[str]] = defaultdict(Counter)
-        # article id → where it went, flat: (key, name, key, name, ...) with each key interned in _keys.
-        # At 100k articles, a list of (key, name) pairs with a key tuple each was 60 MB.
-        self.placed: dict[str, tuple[GroupKey | str | None, ...]] = {}
-        self._keys: dict[GroupKey, GroupKey] = {}
-        # sort → article id → its key, for the sorts some feed uses (at 100k articles, 15 MB per sort)
+        self.members: dict[FeedKey, dict[str, Article]] = defaultdict(dict)
+        self.names: dict[FeedKey, Counter[str]] = defaultdict(Counter)
+        # article id → where it went, flat: (key, name, key, name, ...) with one FeedKey object per feed (_keys):
+        # a list of (key, name) pairs with a key each costs several times the memory.
+        self.placed: dict[str, tuple[FeedKey | str | None, ...]] = {}
+        self._keys: dict[tuple[Family, str], FeedKey] = {}
+        # sort → article id → its sort key, for the sorts some feed uses (a large map: only those used)
         sorts = {config.defaults.sort} | {feed.sort for feed in config.feeds if feed.sort}
         self.keys_by: dict[str, dict[str, tuple]] = {sort: {} for sort in _KEPT_KEYS if sort in sorts}
-        self.dirty: dict[GroupKey, set[str]] = defaultdict(set)  # articles changed in a feed since its plan
-        self.plans: dict[GroupKey, FeedPlan] = {}  # the last plan of each feed
+        self.dirty: dict[FeedKey, set[str]] = defaultdict(set)  # articles changed in a feed since its plan
+        self.plans: dict[FeedKey, FeedPlan] = {}  # the last plan of each feed
         self._configured = {feed.name: i for i, feed in enumerate(config.feeds)}
-        self._listed: list[GroupKey] | None = None  # keys(), until a feed appears or disappears
-        self._listed_set: set[GroupKey] = set()
+        self._listed: list[FeedKey] | None = None  # keys(), until a feed appears or disappears
+        self._listed_set: set[FeedKey] = set()
 
-    def add(self, article: Article) -> set[GroupKey]:
+    def add(self, article: Article) -> set[FeedKey]:
         """Place an article (replacing any earlier version); returns the groups it touched."""
         touched = self.remove(article.id) if article.id in self.placed else set()
         places = memberships(article, self.config, self.now)
-        flat: list[GroupKey | str | None] = []
-        for key, name in places:
-            key = self._keys.setdefault(key, key)
+        flat: list[FeedKey | str | None] = []
+        for place, name in places:
+            key = self._keys.get(place) or self._intern(place)
             self.members[key][article.id] = article
             if name is not None:
                 self.names[key][name] += 1
@@ -73,9 +73,9 @@ class Feeds:
             if article.id in placed or self.plans:  # a new version of a placed article, or feeds already planned
                 self.add(article)
                 continue
-            flat: list[GroupKey | str | None] = []
-            for key, name in memberships(article, config, now):
-                key = interned.setdefault(key, key)
+            flat: list[FeedKey | str | None] = []
+            for place, name in memberships(article, config, now):
+                key = interned.get(place) or self._intern(place)
                 members[key][article.id] = article
                 if name is not None:
                     names[key][name] += 1
@@ -86,8 +86,26 @@ class Feeds:
                     keys[article.id] = key_of(article)
         self._listed = None
 
-    def remove(self, article_id: str) -> set[GroupKey]:
-        touched: set[GroupKey] = set()
+    def aged(self, now: datetime) -> set[FeedKey]:
+        """What time alone changes, looked at on each full rescan: trending order, and max_age windows."""
+        touched: set[FeedKey] = set()
+        for feed in self.config.feeds:
+            key = FeedKey(Family.CONFIGURED, feed.name)
+            if feed.filter.max_age is not None:
+                for article in [a for a in self.members[key].values() if not matches(a, feed.filter, now)]:
+                    touched |= self.add(article)
+            if (feed.sort or self.config.defaults.sort) == "trending":
+                touched.add(key)
+        if self.config.defaults.sort == "trending":
+            touched |= set(self.keys())
+        return touched
+
+    def _intern(self, place: tuple[Family, str]) -> FeedKey:
+        key = self._keys[place] = FeedKey(*place)
+        return key
+
+    def remove(self, article_id: str) -> set[FeedKey]:
+        touched: set[FeedKey] = set()
         placed = self.placed.pop(article_id, ())
         for key, name in zip(placed[::2], placed[1::2], strict=True):
             self.members[key].pop(article_id, None)
@@ -103,34 +121,34 @@ class Feeds:
         self._recheck(touched)
         return touched
 
-    def _recheck(self, touched: set[GroupKey]) -> None:
+    def _recheck(self, touched: set[FeedKey]) -> None:
         """Forget keys() when one of these feeds appeared or disappeared."""
         if self._listed is not None and any((key in self._listed_set) != self._listed_now(key) for key in touched):
             self._listed = None
 
-    def _listed_now(self, key: GroupKey) -> bool:
+    def _listed_now(self, key: FeedKey) -> bool:
         return key[0] in (Family.ALL, Family.CONFIGURED) or bool(self.members.get(key)) and self.exists(key)
 
-    def exists(self, key: GroupKey) -> bool:
+    def exists(self, key: FeedKey) -> bool:
         """`all` and configured feeds always exist; a family's group once it reaches min_items."""
         family, _ = key
         if family in (Family.ALL, Family.CONFIGURED):
             return True
-        settings = getattr(self.config.families, family.value)
+        settings = self.config.families.of(family)
         return settings.enabled and len(self.members.get(key, ())) >= settings.min_items
 
-    def keys(self) -> list[GroupKey]:
+    def keys(self) -> list[FeedKey]:
         """Every existing feed, in index order: all, configured (as declared), then each family by slug.
         Kept between calls (do not change the list): sorting 2,300 feeds was a tenth of an edit's rebuild."""
         if self._listed is None:
-            keys = {(Family.ALL, "all")} | {(Family.CONFIGURED, name) for name in self._configured}
+            keys = {FeedKey(Family.ALL, "all")} | {FeedKey(Family.CONFIGURED, name) for name in self._configured}
             keys |= {key for key in self.members if self._listed_now(key)}
             self._listed = sorted(keys, key=lambda k: (_ORDER[k[0]], self._configured.get(k[1], 0)
                                                        if k[0] is Family.CONFIGURED else 0, k[1]))
             self._listed_set = keys
         return self._listed
 
-    def spec(self, key: GroupKey, items: tuple[Article, ...] = ()) -> FeedSpec:
+    def spec(self, key: FeedKey, items: tuple[Article, ...] = ()) -> FeedSpec:
         """A provider feed shows the logo of its first item that has one."""
         logo = None
         if key[0] is Family.PROVIDERS:
@@ -138,23 +156,23 @@ class Feeds:
         return spec_for(self.config, key, self.names.get(key, Counter()), logo)
 
     def _rank(self, spec: FeedSpec, members: dict[str, Article]) -> list[Article]:
-        keys = self.keys_by.get(spec.sort)
+        keys = self.keys_by.get(spec.settings.sort)
         if keys is None:  # trending: depends on now
-            return rank(members.values(), spec.sort, self.now, spec.limit, spec.half_life)
-        ids = heapq.nsmallest(spec.limit, members, key=keys.__getitem__)
+            return rank(members.values(), spec.settings.sort, self.now, spec.settings.limit, spec.settings.half_life)
+        ids = heapq.nsmallest(spec.settings.limit, members, key=keys.__getitem__)
         return [members[i] for i in ids]
 
-    def plan(self, key: GroupKey) -> FeedPlan:
+    def plan(self, key: FeedKey) -> FeedPlan:
         """The feed's ranked items. When no changed article is or would be among them, the last plan stands:
         an edit deep in a big feed costs a few comparisons, not a ranking of every member."""
         changed, self.dirty[key] = self.dirty.pop(key, set()), set()
         members = self.members.get(key, {})
         previous = self.plans.get(key)
         ids = None
-        if previous is not None and changed and previous.spec.sort in self.keys_by:
-            keys = self.keys_by[previous.spec.sort]
+        if previous is not None and changed and previous.spec.settings.sort in self.keys_by:
+            keys = self.keys_by[previous.spec.settings.sort]
             shown = {a.id for a in previous.items}
-            full = len(previous.items) == previous.spec.limit
+            full = len(previous.items) == previous.spec.settings.limit
             bound = keys.get(previous.items[-1].id) if full and previous.items else None
             if all(i not in shown and (i not in members or (bound is not None and keys[i] > bound))
                    for i in changed) and self.spec(key, previous.items) == previous.spec:
@@ -176,7 +194,7 @@ class Feeds:
         Articles that did not change and were not shown all rank below every unchanged shown one, at
         `ceiling` or lower. So when at least `limit` candidates rank at `ceiling` or higher, none of them is
         needed."""
-        limit = previous.spec.limit
+        limit = previous.spec.settings.limit
         kept = [a.id for a in previous.items if a.id not in changed]
         if limit is None or len(previous.items) < limit or not kept:
             return None
@@ -185,10 +203,3 @@ class Feeds:
         if len(kept) + sum(keys[i] <= ceiling for i in fresh) < limit:
             return None
         return heapq.nsmallest(limit, kept + fresh, key=keys.__getitem__)
-
-
-def plan_feeds(config: Config, articles: Iterable[Article], now: datetime) -> list[FeedPlan]:
-    """Every feed that exists now, with its ranked and limited items, in a stable order."""
-    feeds = Feeds(config, now)
-    feeds.add_all(articles)
-    return [feeds.plan(key) for key in feeds.keys()]

@@ -12,9 +12,9 @@ from urllib.parse import urlsplit
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from feedd.feeds.render import SiteInfo, feed_url, page_url
+from feedd.layout import INDEX, MEDIA_TYPES, OPML
 from feedd.models import Article, Family, FeedSummary
 
-FORMAT_TYPES = {"rss": "application/rss+xml", "atom": "application/atom+xml", "json": "application/feed+json"}
 FORMAT_LABELS = {"rss": "RSS", "atom": "Atom", "json": "JSON Feed"}
 FAMILY_TITLES = {
     Family.ALL: "All articles",
@@ -46,8 +46,8 @@ def _groups(feeds: Sequence[FeedSummary]) -> list[tuple[str, list[FeedSummary]]]
 
 def _links(site: SiteInfo, summary: FeedSummary) -> list[tuple[str, str, str]]:
     """(label, URL, media type) of each format of a feed."""
-    return [(FORMAT_LABELS[fmt], feed_url(site, summary.spec, fmt), FORMAT_TYPES[fmt])
-            for fmt in summary.spec.formats]
+    return [(FORMAT_LABELS[fmt], feed_url(site, summary.spec, fmt), MEDIA_TYPES[fmt])
+            for fmt in summary.spec.settings.formats]
 
 
 def _render(template: str, **context: Any) -> bytes:
@@ -61,12 +61,12 @@ def _render(template: str, **context: Any) -> bytes:
 
 def render_index(site: SiteInfo, feeds: Sequence[FeedSummary]) -> bytes:
     return _render("index.html", site=site, groups=_groups(feeds), links=lambda f: _links(site, f),
-                   opml=site.url("feeds.opml"))
+                   opml=site.url(OPML))
 
 
 def render_preview(site: SiteInfo, summary: FeedSummary, items: Sequence[Article]) -> bytes:
     return _render("feed.html", site=site, feed=summary, items=items, links=_links(site, summary),
-                   home=site.url("index.html"))
+                   home=site.url(INDEX))
 
 
 def render_opml(site: SiteInfo, feeds: Sequence[FeedSummary]) -> bytes:
@@ -80,7 +80,7 @@ def render_opml(site: SiteInfo, feeds: Sequence[FeedSummary]) -> bytes:
     for title, members in _groups(feeds):
         group = ET.SubElement(body, "outline", text=title, title=title)
         for summary in members:
-            fmt = "rss" if "rss" in summary.spec.formats else summary.spec.formats[0]
+            fmt = "rss" if "rss" in summary.spec.settings.formats else summary.spec.settings.formats[0]
             ET.SubElement(group, "outline", type="rss", text=summary.spec.title, title=summary.spec.title,
                           xmlUrl=feed_url(site, summary.spec, fmt), htmlUrl=page_url(site, summary.spec))
     ET.indent(opml)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import html
 import json
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -17,12 +17,13 @@ from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.feed import FeedGenerator
 from feedgen.util import xml_elem
 
+from feedd.config import Config
 from feedd.feeds.selection import slug
 from feedd.ingest.text import body_html
-from feedd.models import Article, FeedSpec
+from feedd.layout import MEDIA_TYPES, PREVIEW
+from feedd.models import Article, Family, FeedKey, FeedSpec
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-EXTENSIONS = ("rss", "atom", "json")
 JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
 
 
@@ -47,13 +48,24 @@ class SiteInfo:
         return self.provider_feeds.get(slug(p.domain or p.name)) if p else None
 
 
+def site_info(config: Config, keys: Iterable[FeedKey]) -> SiteInfo:
+    """What every feed of the site shares, for the feeds that exist now (for the providers' feed URLs)."""
+    s = config.site
+    site = SiteInfo(title=s.title, base_url=s.base_url, description=s.description, language=s.language,
+                    author=s.author or s.title)
+    if "rss" in config.defaults.formats:
+        site.provider_feeds.update({key.slug: site.url(f"{key.path}.rss") for key in keys
+                                    if key.family is Family.PROVIDERS})
+    return site
+
+
 def feed_url(site: SiteInfo, spec: FeedSpec, fmt: str) -> str:
     return site.url(f"{spec.path}.{fmt}")
 
 
 def page_url(site: SiteInfo, spec: FeedSpec) -> str:
     """The human preview page of a feed, its alternate link."""
-    return site.url(f"{spec.path}.html")
+    return site.url(f"{spec.path}.{PREVIEW}")
 
 
 def entry_id(spec: FeedSpec, article: Article) -> str:
@@ -125,9 +137,8 @@ def _generator(site: SiteInfo, spec: FeedSpec, items: Sequence[Article], fmt: st
 
 def _links(fg: FeedGenerator, site: SiteInfo, spec: FeedSpec, fmt: str) -> None:
     """The feed's own URL (rel=self, this format's) and its preview page."""
-    fg.link(href=feed_url(site, spec, fmt), rel="self", replace=True,
-            type="application/rss+xml" if fmt == "rss" else "application/atom+xml")
-    fg.link(href=page_url(site, spec), rel="alternate", type="text/html")
+    fg.link(href=feed_url(site, spec, fmt), rel="self", replace=True, type=MEDIA_TYPES[fmt])
+    fg.link(href=page_url(site, spec), rel="alternate", type=MEDIA_TYPES[PREVIEW])
 
 
 def _entry(fg: FeedGenerator, site: SiteInfo, spec: FeedSpec, a: Article) -> None:
@@ -140,7 +151,7 @@ def _entry(fg: FeedGenerator, site: SiteInfo, spec: FeedSpec, a: Article) -> Non
     fe.updated(a.published_at)
     if a.excerpt:
         fe.summary(html.escape(a.excerpt, quote=False), type="html")  # text, never markup, in every reader
-    if spec.content == "full" and a.body:
+    if spec.settings.content == "full" and a.body:
         fe.content(body_html(a.body), type="html")
     if a.provider:
         author = {"name": a.provider.name}
@@ -189,7 +200,7 @@ def _json_item(spec: FeedSpec, a: Article) -> dict:
     item: dict = {"id": entry_id(spec, a), "url": a.link, "title": a.title}
     if a.excerpt:
         item["summary"] = a.excerpt
-    if spec.content == "full" and a.body:
+    if spec.settings.content == "full" and a.body:
         item["content_html"] = body_html(a.body)
     else:
         item["content_text"] = a.excerpt or a.title
@@ -218,18 +229,18 @@ RENDERERS: dict[str, Callable[[SiteInfo, FeedSpec, Sequence[Article]], bytes]] =
 def render_formats(site: SiteInfo, spec: FeedSpec, items: Sequence[Article]) -> dict[str, tuple[bytes, int]]:
     """Every format of one feed, as render_feed gives each. RSS and Atom come from one feedgen generator:
     adding the entries is most of feedgen's time, and only the self link differs. Only a format over
-    spec.max_bytes is rendered again, alone, to find how many items fit."""
-    if not {"rss", "atom"} <= set(spec.formats):
-        return {fmt: render_feed(site, spec, items, fmt) for fmt in spec.formats}
+    spec.settings.max_bytes is rendered again, alone, to find how many items fit."""
+    if not {"rss", "atom"} <= set(spec.settings.formats):
+        return {fmt: render_feed(site, spec, items, fmt) for fmt in spec.settings.formats}
     fg = _generator(site, spec, items, "atom")
     shared = {"atom": fg.atom_str(pretty=True)}
     _links(fg, site, spec, "rss")
     shared["rss"] = fg.rss_str(pretty=True)
-    return {fmt: _fit(RENDERERS[fmt], site, spec, items, shared.get(fmt)) for fmt in spec.formats}
+    return {fmt: _fit(RENDERERS[fmt], site, spec, items, shared.get(fmt)) for fmt in spec.settings.formats}
 
 
 def render_feed(site: SiteInfo, spec: FeedSpec, items: Sequence[Article], fmt: str) -> tuple[bytes, int]:
-    """Render one format; drop items from the end until the feed fits spec.max_bytes.
+    """Render one format; drop items from the end until the feed fits spec.settings.max_bytes.
 
     Returns the bytes and how many items they hold.
     """
@@ -241,12 +252,12 @@ def _fit(render: Callable[[SiteInfo, FeedSpec, Sequence[Article]], bytes], site:
     """render_feed, starting from the rendering of all the items when there is one already."""
     if data is None:
         data = render(site, spec, items)
-    if spec.max_bytes is None or len(data) <= spec.max_bytes or not items:
+    if spec.settings.max_bytes is None or len(data) <= spec.settings.max_bytes or not items:
         return data, len(items)
     fits, too_many = 0, len(items)  # invariant: items[:fits] fits (or is empty), items[:too_many] does not
     while too_many - fits > 1:
         middle = (fits + too_many) // 2
-        if len(render(site, spec, items[:middle])) <= spec.max_bytes:
+        if len(render(site, spec, items[:middle])) <= spec.settings.max_bytes:
             fits = middle
         else:
             too_many = middle

@@ -9,8 +9,8 @@ from functools import lru_cache
 
 from slugify import slugify
 
-from feedd.config import Config, FeedConfig, Filter
-from feedd.models import Article, Family, FeedSpec
+from feedd.config import Config, FeedConfig, FeedSettings, Filter
+from feedd.models import Article, Family, FeedKey, FeedSpec
 
 _REPLACEMENTS = [["+", " plus "], ["&", " and "], ["#", " sharp "]]
 
@@ -62,30 +62,17 @@ def matches(article: Article, f: Filter, now: datetime) -> bool:
     return _meets(article, f.min_quality, f.min_heat)
 
 
-def _spec(config: Config, family: Family, slug_: str, title: str, description: str,
-          feed: FeedConfig | None = None, logo: str | None = None) -> FeedSpec:
-    d = config.defaults
-
-    def pick(name: str):  # a configured feed's own value, else the default
-        own = getattr(feed, name, None) if feed else None
-        return own if own is not None else getattr(d, name)
-
-    return FeedSpec(family=family, slug=slug_, title=title, description=description, sort=pick("sort"),
-                    half_life=pick("half_life"), limit=pick("limit"), formats=tuple(pick("formats")),
-                    content=pick("content"), max_bytes=pick("max_bytes"), logo=logo)
-
-
-GroupKey = tuple[Family, str]  # (family, slug): one feed
 _DESCRIPTIONS = {Family.CATEGORIES: "{name} articles", Family.TOPICS: "Articles about {name}",
                  Family.PROVIDERS: "Articles from {name}"}
 
 
-def memberships(article: Article, config: Config, now: datetime) -> list[tuple[GroupKey, str | None]]:
-    """Every feed an article belongs to now, with the spelling it gives the feed's name (None: no name)."""
+def memberships(article: Article, config: Config, now: datetime) -> list[tuple[tuple[Family, str], str | None]]:
+    """Every feed an article belongs to now, with the spelling it gives the feed's name (None: no name).
+    Keys are plain (family, slug) tuples, equal to FeedKeys: membership keeps one FeedKey per feed."""
     d = config.defaults
     if not (is_visible(article, now) and _meets(article, d.min_quality, d.min_heat)):
         return []
-    places: list[tuple[GroupKey, str | None]] = [((Family.ALL, "all"), None)]
+    places: list[tuple[tuple[Family, str], str | None]] = [((Family.ALL, "all"), None)]
     places += [((Family.CONFIGURED, feed.name), None) for feed in config.feeds if matches(article, feed.filter, now)]
     families = config.families
     if families.categories.enabled and article.category and (s := slug(article.category)):
@@ -103,16 +90,21 @@ def _display_name(names: Counter[str], fallback: str) -> str:
     return min(names, key=lambda n: (-names[n], n)) if names else fallback
 
 
-def spec_for(config: Config, key: GroupKey, names: Counter[str], logo: str | None = None) -> FeedSpec:
+def spec_for(config: Config, key: FeedKey, names: Counter[str], logo: str | None = None) -> FeedSpec:
     """The spec of one feed: its title, description and rendering settings."""
     family, slug_ = key
     site = config.site
     if family is Family.ALL:
-        return _spec(config, family, slug_, site.title, site.description)
+        return FeedSpec(family, slug_, site.title, site.description, config.defaults)
     if family is Family.CONFIGURED:
         feed = next(f for f in config.feeds if f.name == slug_)
         title = feed.title or f"{site.title}: {feed.name}"
-        return _spec(config, family, slug_, title, feed.description or title, feed)
+        return FeedSpec(family, slug_, title, feed.description or title, _settings(feed, config.defaults))
     name = _display_name(names, slug_)
-    title = getattr(config.families, family.value).title.format(site=site.title, name=name)
-    return _spec(config, family, slug_, title, _DESCRIPTIONS[family].format(name=name), logo=logo)
+    title = config.families.of(family).title.format(site=site.title, name=name)
+    return FeedSpec(family, slug_, title, _DESCRIPTIONS[family].format(name=name), config.defaults, logo)
+
+
+@lru_cache(maxsize=256)  # asked for each time a configured feed is planned
+def _settings(feed: FeedConfig, defaults: FeedSettings) -> FeedSettings:
+    return feed.settings(defaults)

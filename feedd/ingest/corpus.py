@@ -1,7 +1,7 @@
-"""LOAD, per file: list the articles folder safely, and turn one file into a Parsed record.
+"""LOAD, the listing: every candidate file of the articles folder, safely, and how it differs from the index.
 
-Parsing one file depends on nothing but that file (and two settings), so it can run in a worker process.
-What only the whole folder shows (duplicate ids, which full text belongs to which article) is the index's.
+Nothing outside the folder is listed (symlinks out of it are refused, directory loops cut); a file's
+signature (size, mtime_ns, inode) tells whether the index must read it again.
 """
 
 from __future__ import annotations
@@ -9,16 +9,11 @@ from __future__ import annotations
 import os
 import re
 import stat
-from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import NamedTuple
-from zoneinfo import ZoneInfo
 
-from feedd.ingest.fields import to_article
-from feedd.ingest.files import IGNORED_PREFIXES, IGNORED_SUFFIXES, FileContent, is_ignored, read_file
-from feedd.ingest.text import match_key, repair
-from feedd.models import Article, Diagnostic
+from feedd.ingest.files import IGNORED_PREFIXES, IGNORED_SUFFIXES, is_ignored
 
 _CONTROL = re.compile("[\x00-\x1f\x7f]")
 Signature = tuple[int, int, int]  # size, mtime_ns, inode: a changed file changes at least one
@@ -32,22 +27,6 @@ class Entry(NamedTuple):
     signature: Signature | None
     problem: str | None = None
     is_dir: bool = False
-
-
-@dataclass(slots=True)  # one per file, 133k at 100k articles: no per-instance __dict__
-class Parsed:
-    """One file, read: an article (without its body), a full text, or nothing but diagnostics."""
-
-    rel: str
-    signature: Signature | None
-    article: Article | None = None
-    has_body: bool = False
-    body: str | None = None  # in transit only: the index moves bodies to SQLite
-    title_key: str | None = None  # plain-text files: the key of their first line
-    first_line: str = ""
-    diagnostics: list[Diagnostic] = field(default_factory=list)
-    rejected: bool = False
-    digest: str = ""  # of the stored record and body: set by the index
 
 
 def rel_name(name: str) -> str:
@@ -147,52 +126,12 @@ def list_files(root: Path, folder: Path | None = None, prefix: str = "") -> Iter
     yield from walk(str(folder or root), prefix)
 
 
-def _clean_body(rel: str, text: str, diagnostics: list[Diagnostic]) -> str:
-    cleaned, notes = repair(text)
-    diagnostics.extend(Diagnostic(rel, "info" if n == "repaired mojibake" else "warning", f"body: {n}")
-                       for n in notes)
-    return cleaned.strip()
-
-
-def _read(entry: Entry, max_bytes: int) -> FileContent | None:
-    rel = entry.rel
-    if entry.path is None:
-        return FileContent(rel, diagnostics=[Diagnostic(rel, "error", entry.problem or "skipped")])
-    try:
-        mode = os.stat(entry.path).st_mode
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        return FileContent(rel, diagnostics=[Diagnostic(rel, "error", f"skipped: {exc.strerror or exc}")])
-    if not stat.S_ISREG(mode):
-        return FileContent(rel, diagnostics=[Diagnostic(rel, "warning", "skipped: not a regular file")])
-    return read_file(Path(entry.path), rel, max_bytes)
-
-
-def parse_entry(entry: Entry, max_bytes: int, timezone: str) -> Parsed:
-    """One file → Parsed. Never raises for anything a file can contain: one bad file is one diagnostic."""
-    parsed = Parsed(entry.rel, entry.signature)
-    content = _read(entry, max_bytes)
-    if content is None:  # vanished between listing and reading: not an error
-        return parsed
-    parsed.diagnostics.extend(content.diagnostics)
-    failed = any(d.level == "error" for d in content.diagnostics)  # a decoding warning still reads it
-    if content.meta is None:
-        if failed:
-            parsed.rejected = True
-        elif not content.text.strip():
-            parsed.diagnostics.append(Diagnostic(entry.rel, "warning", "skipped: empty file"))
-        else:
-            first, _, rest = content.text.strip().partition("\n")
-            parsed.first_line, parsed.title_key = first.strip(), match_key(first)
-            parsed.body = _clean_body(entry.rel, rest, parsed.diagnostics)
-        return parsed
-    body = _clean_body(entry.rel, content.text, parsed.diagnostics)
-    article, notes = to_article(entry.rel, content.meta, ZoneInfo(timezone), None)
-    parsed.diagnostics.extend(notes)
-    if article is None:
-        parsed.rejected = True
-    else:
-        parsed.article = replace(article, title_key=match_key(article.title))
-        parsed.body, parsed.has_body = body or None, bool(body)
-    return parsed
+def compare(entries: Iterable[Entry], signatures: dict[str, Signature | None]) -> tuple[dict[str, Entry], set[str]]:
+    """The listed entries that differ from the index (new, changed, unreadable), and the indexed files no longer
+    listed. Only what changed is kept: an Entry for every file of a large folder would be a lot of memory."""
+    listing, seen = {}, set()
+    for entry in entries:
+        seen.add(entry.rel)
+        if entry.signature is None or signatures.get(entry.rel) != entry.signature:
+            listing[entry.rel] = entry
+    return listing, signatures.keys() - seen

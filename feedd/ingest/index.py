@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import logging
 import os
-import pickle
-import sqlite3
 from collections.abc import Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
@@ -20,10 +18,9 @@ from cachetools import LRUCache
 
 from feedd.collector import collector_paused
 from feedd.config import Config
-from feedd.ingest.corpus import Entry, Parsed, list_files, rel_name, stat_entry
-from feedd.ingest.readback import Wanted, compare, compare_with_index, read_whole
-from feedd.ingest.records import Row, from_record, parse_rows
-from feedd.ingest.store import connect, db_path, fingerprint, open_db
+from feedd.ingest.corpus import Entry, compare, list_files, rel_name, stat_entry
+from feedd.ingest.parse import Parsed
+from feedd.ingest.store import UNREADABLE, Row, Store, Wanted, compare_with_index, parse_rows
 from feedd.models import Article, Diagnostic
 from feedd.workers import process_pool
 
@@ -75,8 +72,7 @@ class ArticleIndex:
         self.rejected = self.orphans = self.open_diagnostics = 0  # running counts, for every build's report
         self._diagnostics: list[Diagnostic] | None = None  # the whole folder's, until a file changes
         self._full: LRUCache[tuple[str, str, bool], Article] = LRUCache(FULL_CACHE)  # see full()
-        self.db_path = db_path(config, persist)
-        self.db = open_db(self.db_path, fingerprint(config))
+        self.store = Store(config, persist)
         self._ahead: tuple[dict[str, Entry], set[str]] | None = None  # see _load_and_compare
         self._load_and_compare()
 
@@ -84,12 +80,11 @@ class ArticleIndex:
     def _load_and_compare(self) -> None:
         """Load the index, and meanwhile compare the folder with it in another process, for the first full
         refresh: a warm restart's two longest steps (at 100k articles, 2.5 s and 1 s) side by side."""
-        if self.workers < 2 or self.db_path == ":memory:" or \
-                not self.db.execute("SELECT EXISTS (SELECT 1 FROM files)").fetchone()[0]:
+        if self.workers < 2 or not self.store.shared or not self.store.has_files():
             self._load()
             return
         with process_pool(1) as pool:
-            ahead = pool.submit(compare_with_index, self.config.paths.articles, self.db_path)
+            ahead = pool.submit(compare_with_index, self.config.paths.articles, self.store.path)
             loaded = self._load()
             try:
                 self._ahead = ahead.result() if loaded else None
@@ -102,23 +97,21 @@ class ArticleIndex:
         files, by_id, texts = self.files, self.by_id, self.texts_by_key
         try:
             with collector_paused():
-                for rel, blob, digest in self.db.execute("SELECT rel, record, digest FROM files"):
-                    parsed = files[rel] = from_record(rel, blob, digest)
+                for parsed in self.store.files():
+                    files[parsed.rel] = parsed
                     self._count(parsed, +1)
                     if parsed.article is not None:
-                        by_id.add(parsed.article.id, rel)
+                        by_id.add(parsed.article.id, parsed.rel)
                     if parsed.title_key is not None:
-                        texts.add(parsed.title_key, rel)
+                        texts.add(parsed.title_key, parsed.rel)
                 for article_id, rels in by_id.items():  # two files, one id: the file whose path sorts first wins
                     article = files[min(rels)].article
                     assert article is not None
                     self.winners[article_id] = article
                     self.ids_by_key.add(article.title_key, article_id)
-        except (pickle.UnpicklingError, AttributeError, TypeError, ValueError, EOFError, sqlite3.DatabaseError):
+        except UNREADABLE:
             log.warning("article index in %s is unreadable; rebuilding it", self.config.paths.state)
-            self.db.execute("DELETE FROM meta")  # the next connection starts over with fresh tables
-            self.db.close()
-            self.db = connect(self.db_path, fingerprint(self.config))
+            self.store.start_over()
             for table in (self.files, self.by_id, self.texts_by_key, self.winners, self.ids_by_key):
                 table.clear()
             self.rejected = self.orphans = self.open_diagnostics = 0
@@ -168,9 +161,7 @@ class ArticleIndex:
         for rel in changes.removed:
             self._forget(rel, changes)
         if changes.removed:
-            with self.db:
-                self.db.execute("BEGIN")
-                self.db.executemany("DELETE FROM files WHERE rel = ?", [(r,) for r in changes.removed])
+            self.store.forget(changes.removed)
         self._resolve(changes.ids)
         if changes.changed or changes.removed:
             self._diagnostics = None
@@ -188,7 +179,7 @@ class ArticleIndex:
         jobs = [(entries[i:i + CHUNK], max_bytes, tz) for i in range(0, len(entries), CHUNK)]
         if len(entries) < PARALLEL_THRESHOLD or self.workers < 2:
             batches: Iterable[list[Row]] = map(parse_rows, jobs)
-            yield from (p for rows in batches for p in self._write(rows))
+            yield from (p for rows in batches for p in self.store.save(rows))
             return
         with process_pool(self.workers) as pool:
             pending: set[Future] = set()
@@ -197,15 +188,9 @@ class ArticleIndex:
                 if len(pending) >= 2 * self.workers:
                     done, pending = wait(pending, return_when=FIRST_COMPLETED)
                     for future in done:
-                        yield from self._write(future.result())
+                        yield from self.store.save(future.result())
             for future in pending:
-                yield from self._write(future.result())
-
-    def _write(self, rows: list[Row]) -> list[Parsed]:
-        with self.db:
-            self.db.execute("BEGIN")
-            self.db.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?)", rows)
-        return [from_record(rel, record, digest) for rel, record, digest, _, _ in rows]
+                yield from self.store.save(future.result())
 
     def _store(self, parsed: Parsed, changes: Changes) -> None:
         self._forget(parsed.rel, changes)
@@ -282,7 +267,7 @@ class ArticleIndex:
         key = (article.source, self.digest(article), with_body)
         if (whole := self._full.get(key)) is not None:
             return whole
-        whole = self._full[key] = read_whole(self.db, *self.wanted(article, with_body))
+        whole = self._full[key] = self.store.read_whole(*self.wanted(article, with_body))
         return whole
 
     def _body_source(self, article: Article) -> str | None:
@@ -332,4 +317,4 @@ class ArticleIndex:
         return self.rejected, self.orphans
 
     def close(self) -> None:
-        self.db.close()
+        self.store.close()

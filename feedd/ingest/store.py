@@ -1,23 +1,39 @@
-"""The state database, `paths.state/index.sqlite`: its tables, starting over when it is stale or damaged, and
-the record of what is published (the feeds table and the index pages' fingerprint, kept by the Builder).
+"""The state database, `paths.state/index.sqlite`: the one owner of SQLite and of the record format.
 
-It is a cache of what the articles folder says and of what was published, so starting over is always safe:
-the next build parses every file again and renders every feed once.
+It holds every file's signature and parsed record (a slim one for memory, the full one and the body for
+rendering), and the record of what is published (each feed's fingerprint, and the index pages'). It is a
+cache of what the articles folder says and of what was published, so starting over is always safe: the next
+build parses every file again and renders every feed once.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import os
+import pickle
 import sqlite3
+import sys
+from collections.abc import Iterable, Iterator
+from dataclasses import replace
+from datetime import datetime
 from functools import cache
 from importlib.metadata import version
 from pathlib import Path
+from typing import Any
 
 from feedd.config import Config
+from feedd.ingest.corpus import Entry, Signature, compare, list_files
+from feedd.ingest.parse import Parsed, parse_entry
+from feedd.models import Article, Diagnostic, Provider
 
 log = logging.getLogger("feedd")
 SCHEMA = 3  # raise when parsing or the tables change: every index made before is then started over
+IN_MEMORY = ":memory:"
+UNREADABLE = (pickle.UnpicklingError, AttributeError, TypeError, ValueError, EOFError, sqlite3.DatabaseError)
+
+Row = tuple[str, bytes, str, bytes, str | None]  # rel, slim record, digest, full record, body
+Wanted = tuple[Article, str | None]  # a slim article, and the file its full text comes from (None: none wanted)
 
 
 def fingerprint(config: Config) -> str:
@@ -40,29 +56,96 @@ def code_fingerprint() -> str:
     return digest.hexdigest()[:16]
 
 
-def db_path(config: Config, persist: bool) -> str:
-    if not persist:
-        return ":memory:"
-    config.paths.state.mkdir(parents=True, exist_ok=True)
-    return str(config.paths.state / "index.sqlite")
+class Store:
+    """The state database of one articles folder and one output, opened (or started over) for a config."""
+
+    def __init__(self, config: Config, persist: bool = True) -> None:
+        self.key = fingerprint(config)
+        if persist:
+            config.paths.state.mkdir(parents=True, exist_ok=True)
+            self.path = str(config.paths.state / "index.sqlite")
+        else:
+            self.path = IN_MEMORY
+        self._db = _open(self.path, self.key)
+
+    @property
+    def shared(self) -> bool:
+        """Whether other processes can open it (read-only, by its path)."""
+        return self.path != IN_MEMORY
+
+    def close(self) -> None:
+        self._db.close()
+
+    def start_over(self) -> None:
+        """Drop everything: the next connection starts with fresh tables."""
+        self._db.execute("DELETE FROM meta")
+        self._db.close()
+        self._db = _connect(self.path, self.key)
+
+    # -- files ---------------------------------------------------------------------------------------
+    def has_files(self) -> bool:
+        return bool(self._db.execute("SELECT EXISTS (SELECT 1 FROM files)").fetchone()[0])
+
+    def files(self) -> Iterator[Parsed]:
+        """Every file's slim record. Raises one of UNREADABLE when the index is damaged."""
+        for rel, blob, digest in self._db.execute("SELECT rel, record, digest FROM files"):
+            yield from_record(rel, blob, digest)
+
+    def save(self, rows: list[Row]) -> list[Parsed]:
+        """Store parsed files (as parse_rows made them); returns their slim records."""
+        with self._db:
+            self._db.execute("BEGIN")
+            self._db.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?)", rows)
+        return [from_record(rel, record, digest) for rel, record, digest, _, _ in rows]
+
+    def forget(self, rels: Iterable[str]) -> None:
+        with self._db:
+            self._db.execute("BEGIN")
+            self._db.executemany("DELETE FROM files WHERE rel = ?", [(r,) for r in rels])
+
+    def read_whole(self, article: Article, body_source: str | None) -> Article:
+        return read_whole(self._db, article, body_source)
+
+    # -- what is published ---------------------------------------------------------------------------
+    def feed_fingerprints(self) -> dict[str, str]:
+        """Feed path → fingerprint of its published files."""
+        return dict(self._db.execute("SELECT path, fingerprint FROM feeds").fetchall())
+
+    def save_feed_fingerprints(self, fingerprints: dict[str, str | None]) -> None:
+        """Record what was published; None: the feed is gone."""
+        with self._db:
+            self._db.execute("BEGIN")
+            for path, value in fingerprints.items():
+                if value is None:
+                    self._db.execute("DELETE FROM feeds WHERE path = ?", (path,))
+                else:
+                    self._db.execute("INSERT OR REPLACE INTO feeds VALUES (?, ?)", (path, value))
+
+    def pages_fingerprint(self) -> str | None:
+        """Of what index.html and feeds.opml show, as published."""
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'pages'").fetchone()
+        return row[0] if row else None
+
+    def save_pages_fingerprint(self, value: str) -> None:
+        self._db.execute("INSERT OR REPLACE INTO meta VALUES ('pages', ?)", (value,))
 
 
-def open_db(path: str, key: str) -> sqlite3.Connection:
+def _open(path: str, key: str) -> sqlite3.Connection:
     try:
-        return connect(path, key)
+        return _connect(path, key)
     except sqlite3.DatabaseError as exc:  # not a database, or damaged
         log.warning("article index %s is unusable (%s); starting a new one", path, exc)
         for suffix in ("", "-wal", "-shm"):
             Path(path + suffix).unlink(missing_ok=True)
-        return connect(path, key)
+        return _connect(path, key)
 
 
-def connect_read_only(path: str) -> sqlite3.Connection:
+def _connect_read_only(path: str) -> sqlite3.Connection:
     """A connection for another process to read the index with while feedd writes it (WAL allows both)."""
     return sqlite3.connect(Path(path).as_uri() + "?mode=ro", uri=True, check_same_thread=False)
 
 
-def connect(path: str, key: str) -> sqlite3.Connection:
+def _connect(path: str, key: str) -> sqlite3.Connection:
     """A connection with the current tables; those of another schema or other parse settings are dropped."""
     db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
     db.execute("PRAGMA journal_mode=WAL")
@@ -82,33 +165,120 @@ def connect(path: str, key: str) -> sqlite3.Connection:
     db.execute("CREATE TABLE IF NOT EXISTS files (rel TEXT PRIMARY KEY, record BLOB, digest TEXT, full BLOB, "
                "body TEXT)")
     # A restart reads every slim record, never the full records and bodies beside them: from this covering
-    # index, not from the table (at 100k articles, with a cold page cache: 0.23 s to scan, not 9.3 s).
+    # index, not from the table (with a cold page cache, scanning the table reads every body from disk).
     db.execute("CREATE INDEX IF NOT EXISTS files_slim ON files (rel, record, digest)")
     db.execute("CREATE TABLE IF NOT EXISTS feeds (path TEXT PRIMARY KEY, fingerprint TEXT)")
     return db
 
 
-def feed_fingerprints(db: sqlite3.Connection) -> dict[str, str]:
-    """Feed path → fingerprint of its published files (see Builder._fingerprint)."""
-    return dict(db.execute("SELECT path, fingerprint FROM feeds").fetchall())
+# -- the record format: a slim record for memory, the full one for rendering ------------------------------
+# Selection needs a few fields of every article; rendering needs everything of the few it shows. Keeping
+# the full records of a large folder in memory would not fit the memory budget, and unpickling nested objects
+# would dominate a warm restart: slim records are plain tuples.
+
+_providers: dict[tuple, Provider] = {}
 
 
-def save_feed_fingerprints(db: sqlite3.Connection, fingerprints: dict[str, str | None]) -> None:
-    """Record what was published; None: the feed is gone."""
-    with db:
-        db.execute("BEGIN")
-        for path, fingerprint in fingerprints.items():
-            if fingerprint is None:
-                db.execute("DELETE FROM feeds WHERE path = ?", (path,))
-            else:
-                db.execute("INSERT OR REPLACE INTO feeds VALUES (?, ?)", (path, fingerprint))
+def _provider(fields: tuple | None) -> Provider | None:
+    """Many articles share a provider: keep one object per provider."""
+    if fields is None:
+        return None
+    if (provider := _providers.get(fields)) is None:
+        provider = _providers[fields] = Provider(*fields)
+    return provider
 
 
-def pages_fingerprint(db: sqlite3.Connection) -> str | None:
-    """Of what index.html and feeds.opml show, as published (see Builder._pages_fingerprint)."""
-    row = db.execute("SELECT value FROM meta WHERE key = 'pages'").fetchone()
-    return row[0] if row else None
+def slim(article: Article) -> Article:
+    """The article as selection and ranking see it: the rest is read back when it is rendered."""
+    return replace(article, excerpt=None, images=(), related=(), body=None)
 
 
-def save_pages_fingerprint(db: sqlite3.Connection, fingerprint: str) -> None:
-    db.execute("INSERT OR REPLACE INTO meta VALUES ('pages', ?)", (fingerprint,))
+def to_record(parsed: Parsed) -> bytes:
+    a = parsed.article
+    article = None if a is None else (
+        a.id, a.source, a.title, a.link, a.published_at.isoformat(), a.published, a.heat, a.quality, a.category,
+        a.type, None if a.provider is None else (a.provider.name, a.provider.domain, a.provider.logo),
+        a.topics, a.title_key)
+    diagnostics = tuple((d.level, d.reason) for d in parsed.diagnostics)
+    return pickle.dumps((parsed.signature, article, parsed.has_body, parsed.title_key, parsed.first_line,
+                         diagnostics, parsed.rejected), protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def from_record(rel: str, blob: bytes, digest: str) -> Parsed:
+    """A restart makes one per file: positional arguments, and no work for what most records lack."""
+    signature, a, has_body, title_key, first_line, diagnostics, rejected = pickle.loads(blob)
+    article = None
+    if a is not None:
+        (id_, source, title, link, moment, published, heat, quality, category, type_, provider, topics,
+         key) = a
+        article = Article(id_, source, title, link, datetime.fromisoformat(moment), published, None, heat, quality,
+                          category, type_, _provider(provider), tuple(map(sys.intern, topics)), (), (), None, key)
+    return Parsed(rel, signature, article, has_body, None, title_key, first_line,
+                  [Diagnostic(rel, level, reason) for level, reason in diagnostics] if diagnostics else [],
+                  rejected, digest)
+
+
+def _signature_of(blob: bytes) -> Signature | None:
+    """The file signature stored in a slim record (see to_record)."""
+    return pickle.loads(blob)[0]
+
+
+def _full_article(blob: bytes) -> Article | None:
+    """The whole article from its full record (excerpt, images, related)."""
+    parsed: Any = pickle.loads(blob)
+    return parsed.article
+
+
+def to_row(parsed: Parsed) -> Row:
+    """A parsed file as stored: the slim record for memory, the full one and the body for rendering."""
+    body, parsed.body = parsed.body, None
+    full = pickle.dumps(parsed, protocol=pickle.HIGHEST_PROTOCOL)
+    digest = hashlib.sha1(full).hexdigest()[:16]  # the signature in it covers the body
+    if parsed.article is not None:
+        parsed.article = slim(parsed.article)
+    return parsed.rel, to_record(parsed), digest, full, body
+
+
+# -- in worker processes, which share none of the parent's memory ----------------------------------------
+
+def parse_rows(job: tuple[list[Entry], int, str]) -> list[Row]:
+    """Parse and serialise, so the parent only stores bytes."""
+    entries, max_bytes, timezone = job
+    return [to_row(parse_entry(entry, max_bytes, timezone)) for entry in entries]
+
+
+def read_whole(db: sqlite3.Connection, article: Article, body_source: str | None) -> Article:
+    """The whole article (excerpt, images, related) from its full record, with the full text if one is given:
+    its own (then one query reads both), or another file's whose first line is its title."""
+    own_body = body_source == article.source
+    row = db.execute("SELECT full, body FROM files WHERE rel = ?" if own_body else
+                     "SELECT full FROM files WHERE rel = ?", (article.source,)).fetchone()
+    whole = (_full_article(row[0]) if row else None) or article
+    body = None
+    if own_body:
+        body = row[1] or None if row else None
+    elif body_source is not None:
+        other = db.execute("SELECT body FROM files WHERE rel = ?", (body_source,)).fetchone()
+        body = other[0] or None if other else None
+    return replace(whole, title_key=article.title_key, body=body)
+
+
+def compare_with_index(root: Path, path: str) -> tuple[dict[str, Entry], set[str]]:
+    """corpus.compare() in a helper process, against the index on disk (as ArticleIndex loads it)."""
+    db = _connect_read_only(path)
+    try:
+        signatures = {rel: _signature_of(record) for rel, record in db.execute("SELECT rel, record FROM files")}
+    finally:
+        db.close()
+    return compare(list_files(root), signatures)
+
+
+_readers: dict[tuple[int, str], sqlite3.Connection] = {}
+
+
+def read_items(path: str, wanted: Iterable[Wanted]) -> tuple[Article, ...]:
+    """read_whole in a render worker, on its own read-only connection to the index (one per process)."""
+    key = (os.getpid(), path)  # never a connection inherited through fork
+    if (db := _readers.get(key)) is None:
+        db = _readers[key] = _connect_read_only(path)
+    return tuple(read_whole(db, article, body_source) for article, body_source in wanted)

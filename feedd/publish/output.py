@@ -16,11 +16,9 @@ from pathlib import Path
 from zlib_ng import gzip_ng
 
 from feedd.errors import PublishError
+from feedd.layout import COMPRESSED, FEEDS_DIR, PAGES
 
-COMPRESSIBLE = (".rss", ".atom", ".json", ".html", ".opml", ".xml")
 TEMP_SUFFIX = ".feedd-tmp"
-MANAGED_DIRS = ("feeds",)
-MANAGED_FILES = ("index.html", "feeds.opml")
 
 
 def confined(root: Path, rel: str) -> Path:
@@ -59,7 +57,12 @@ def _same_time(gz: Path | str, source: Path | str) -> None:
     os.utime(gz, ns=(mtime, mtime))
 
 
-def in_step(path: Path | str) -> bool:
+def has_sibling(path: Path | str) -> bool:
+    """Whether this output file is published with a .gz sibling."""
+    return os.path.splitext(path)[1][1:] in COMPRESSED
+
+
+def is_complete(path: Path | str) -> bool:
     """The file exists and so does its .gz sibling (if it has one) with the file's mtime, which publishing
     gives it: a build killed between the two renames leaves a sibling of other bytes, rewritten next time."""
     path = os.fspath(path)
@@ -67,7 +70,7 @@ def in_step(path: Path | str) -> bool:
         info = os.stat(path)
         if not stat.S_ISREG(info.st_mode):
             return False
-        return os.path.splitext(path)[1] not in COMPRESSIBLE or os.stat(path + ".gz").st_mtime_ns == info.st_mtime_ns
+        return not has_sibling(path) or os.stat(path + ".gz").st_mtime_ns == info.st_mtime_ns
     except OSError:
         return False
 
@@ -77,14 +80,6 @@ def _current(path: Path) -> bytes | None:
         return path.read_bytes()
     except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
         return None
-
-
-def write_if_changed(root: Path, rel: str, data: bytes) -> bool:
-    """Publish one file (and its .gz sibling); True when the bytes on disk changed."""
-    written, _, failed = publish_many(root, {rel: data})
-    if rel in failed:
-        raise PublishError(rel, failed[rel])
-    return bool(written)
 
 
 BATCH_SYNC = 8  # from this many files on, one sync() for the batch beats one fsync() per file
@@ -106,7 +101,7 @@ def publish_many(root: Path, outputs: dict[str, bytes]) -> tuple[list[str], list
         try:
             path = confined(root, rel)
             changed = _current(path) != data
-            sibling = path.suffix in COMPRESSIBLE and (changed or not in_step(path))
+            sibling = has_sibling(path) and (changed or not is_complete(path))
             todo.append((rel, path, changed, path.with_name(path.name + ".gz") if sibling else None))
         except (OSError, PublishError) as exc:
             failed[rel] = _reason(exc)
@@ -166,11 +161,10 @@ def _compress(files: dict[str, bytes]) -> dict[str, bytes]:
 
 def managed_files(root: Path) -> set[str]:
     """Every published file feedd owns under root (relative names, without .gz siblings)."""
-    found = {name for name in MANAGED_FILES if (root / name).is_file()}
-    for folder in MANAGED_DIRS:  # os.walk, not Path.rglob: a third of the time over 18k files
-        for where, _, names in os.walk(root / folder):
-            prefix = Path(where).relative_to(root).as_posix() + "/"
-            found.update(prefix + name for name in names if not name.endswith((".gz", TEMP_SUFFIX)))
+    found = {name for name in PAGES if (root / name).is_file()}
+    for where, _, names in os.walk(root / FEEDS_DIR):  # os.walk: Path.rglob is several times slower
+        prefix = Path(where).relative_to(root).as_posix() + "/"
+        found.update(prefix + name for name in names if not name.endswith((".gz", TEMP_SUFFIX)))
     return found
 
 

@@ -31,7 +31,7 @@ class Metrics:
         for state, count in report.articles.items():
             self.articles.labels(state).set(count)
         for family in Family:
-            self.feeds.labels(family.value).set(sum(f.spec.family is family for f in report.feeds))
+            self.feeds.labels(family.value).set(sum(f.spec.family is family for f in report.summaries))
 
     def record_request(self, status: int, count: int = 1) -> None:
         self.requests.labels(str(status)).inc(count)

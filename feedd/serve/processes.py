@@ -25,6 +25,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from feedd.config import Server
 from feedd.workers import die_with_parent
 
 log = logging.getLogger("feedd")
@@ -35,9 +36,10 @@ RESTART_DELAY = 1.0  # between a helper's death and its replacement, so a crash 
 class Helpers:
     """Start, watch and stop the helper processes of one server (in the main process)."""
 
-    def __init__(self, count: int, sock: socket.socket, app: Callable, metrics: Any, settings: dict[str, Any]
-                 ) -> None:
-        self.count, self.sock, self.app, self.metrics, self.settings = count, sock, app, metrics, settings
+    def __init__(self, count: int, sock: socket.socket, app: Callable, metrics: Any, output: Path, server: Server,
+                 logs: tuple[str, str]) -> None:
+        self.count, self.sock, self.app, self.metrics = count, sock, app, metrics
+        self.args = (str(output), server, logs)
         self.stopping = threading.Event()
         self.processes: list[multiprocessing.process.BaseProcess | None] = [None] * count
         self._lock = threading.Lock()
@@ -69,7 +71,7 @@ class Helpers:
         while not self.stopping.is_set():
             ours, theirs = self._context.Pipe()
             process = self._context.Process(target=helper_main, name=f"feedd-http-{slot + 1}", daemon=True,
-                                            args=(self.sock, theirs, os.getpid(), self.settings))
+                                            args=(self.sock, theirs, os.getpid(), *self.args))
             with self._lock:
                 if self.stopping.is_set():
                     return
@@ -147,15 +149,16 @@ class Relay:
         return [data]
 
 
-def helper_main(sock: socket.socket, conn: Connection, parent: int, settings: dict[str, Any]) -> None:
+def helper_main(sock: socket.socket, conn: Connection, parent: int, output: str, server: Server,
+                logs: tuple[str, str]) -> None:
     """A helper process: serve published files from memory, relay the rest, until SIGTERM or the main
     process goes away (it then dies with it, as render workers do)."""
     from feedd.logs import setup_logging
-    from feedd.serve.app import FileCache, FileResponder
+    from feedd.serve.static import FileCache, FileResponder
     from feedd.serve.wsgi import serve
 
     die_with_parent(parent)
-    setup_logging(settings["log_level"], settings["log_format"])
+    setup_logging(*logs)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group: the main one decides
@@ -170,8 +173,8 @@ def helper_main(sock: socket.socket, conn: Connection, parent: int, settings: di
                 stop.set()
 
     threading.Thread(target=flush_counts, daemon=True).start()
-    app = FileResponder(relay, FileCache(Path(settings["output"])), settings["cache_max_age"], relay)
-    serve(app, "", 0, settings["threads"], stop, lambda host, port: None, sock=sock)
+    app = FileResponder(relay, FileCache(Path(output)), server.cache_max_age, relay)
+    serve(app, "", 0, server.threads, stop, lambda host, port: None, sock=sock)
     try:
         relay.flush()
     except OSError:

@@ -6,10 +6,10 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import NOW, load_corpus, make_config, write_article
 
 from feedd.ingest import corpus as corpus_module
 from feedd.pipeline import Builder
+from tests.helpers import NOW, load_corpus, make_config, write_article
 
 SEED_000 = "000_8e0c099ee215eaaa.txt"
 SEED_001 = "001_381cd51ca3d3cff3.txt"

@@ -14,9 +14,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from daemon import Daemon, free_port, wait_for, write_config
 
 from feedd.daemon.clock import Clock, ClockWatch
+from tests.running import Daemon, free_port, wait_for, write_config
 
 
 class FakeClocks:

@@ -10,10 +10,18 @@ from pathlib import Path
 import pytest
 
 from feedd.errors import PublishError
-from feedd.publish.output import TEMP_SUFFIX, clean_temp_files, confined, managed_files, remove, write_if_changed
 from feedd.publish import output as publish
+from feedd.publish.output import TEMP_SUFFIX, clean_temp_files, confined, managed_files, publish_many, remove
 
 FEED = b"<?xml version='1.0'?><rss version='2.0'><channel><title>t</title></channel></rss>\n"
+
+
+def write_if_changed(root: Path, rel: str, data: bytes) -> bool:
+    """Publish one file (and its .gz sibling); True when the bytes on disk changed."""
+    written, _, failed = publish_many(root, {rel: data})
+    if rel in failed:
+        raise PublishError(rel, failed[rel])
+    return bool(written)
 
 
 def leftovers(root: Path) -> list[Path]:

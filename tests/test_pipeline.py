@@ -15,11 +15,11 @@ from pathlib import Path
 import feedparser
 import lxml.html
 import pytest
-from conftest import NOW, ROOT, SEEDS, make_config, write_article
 from lxml import etree
 
 from feedd.config import load_config
 from feedd.pipeline import Builder, build
+from tests.helpers import NOW, ROOT, SEEDS, make_config, write_article
 
 WIRED_LINK = "https://www.wired.com/story/chinese-lab-aiming-big-ai-breakthroughs/"
 SEED_000 = next(SEEDS.glob("000_*.txt"))
@@ -111,8 +111,8 @@ def test_000_is_in_exactly_its_feeds(seeds_dir):
         assert links(out, feed) == [WIRED_LINK], feed
     for unwanted in ("feeds/topics/ai-in-healthcare", "feeds/providers/scmp-com"):
         assert not any(out.glob(f"{unwanted}.*")), unwanted
-    assert {s.spec.path for s in report.feeds} == FEEDS_WITH_000
-    assert all(s.count == 1 for s in report.feeds)
+    assert {s.spec.path for s in report.summaries} == FEEDS_WITH_000
+    assert all(s.count == 1 for s in report.summaries)
 
 
 def test_every_feed_has_a_preview_and_a_gz(seeds_dir):
@@ -214,7 +214,7 @@ def test_a_rebuild_of_a_feed_cut_by_max_bytes_writes_nothing(seeds_dir):
     again = build(cfg, now=NOW)
     assert (again.written, again.removed) == ([], [])
     assert mtimes(out) == before
-    assert next(f for f in again.feeds if f.spec.slug == "tiny").count == 0
+    assert next(f for f in again.summaries if f.spec.slug == "tiny").count == 0
 
 
 def test_unpublishing_000_removes_every_generated_feed(seeds_dir):
@@ -380,7 +380,7 @@ def test_a_closed_builder_is_freed_although_full_builds_freeze_what_they_made(se
     builder = Builder(make_config(seeds_dir, tmp_path / "public"), workers=1)
     builder.build(NOW)
     builder.build(NOW)
-    gone = [weakref.ref(builder), weakref.ref(builder.index), weakref.ref(builder.feeds)]
+    gone = [weakref.ref(builder), weakref.ref(builder.index), weakref.ref(builder.membership)]
     builder.close()
     del builder
     assert [ref() for ref in gone] == [None, None, None]

@@ -8,6 +8,7 @@ from urllib.parse import urljoin, urlsplit
 import lxml.html
 from lxml import etree
 
+from feedd.config import FeedSettings
 from feedd.feeds.pages import render_index, render_opml, render_preview
 from feedd.feeds.render import SiteInfo
 from feedd.models import Article, Family, FeedSpec, FeedSummary, Image, Provider
@@ -18,7 +19,8 @@ WHEN = datetime(2021, 1, 21, 12, 6, tzinfo=UTC)
 
 
 def summary(family: Family, slug: str, title: str, count: int = 1, formats=("rss", "atom", "json")):
-    spec = FeedSpec(family=family, slug=slug, title=title, description=f"About {title}", formats=tuple(formats))
+    spec = FeedSpec(family=family, slug=slug, title=title, description=f"About {title}",
+                    settings=FeedSettings(formats=tuple(formats)))
     return FeedSummary(spec, count, WHEN if count else None)
 
 
@@ -78,7 +80,7 @@ def test_index_has_autodiscovery_for_each_format_of_each_feed():
     found = {(link.get("type"), link.get("href"))
              for link in doc.xpath("//head/link[@rel='alternate']")}
     types = {"rss": "application/rss+xml", "atom": "application/atom+xml", "json": "application/feed+json"}
-    expected = {(types[fmt], f"{BASE}{f.spec.path}.{fmt}") for f in FEEDS for fmt in f.spec.formats}
+    expected = {(types[fmt], f"{BASE}{f.spec.path}.{fmt}") for f in FEEDS for fmt in f.spec.settings.formats}
     assert found == expected
     assert (types["rss"], f"{BASE}feeds/top.rss") not in found  # `top` has no RSS
     assert len(doc.xpath("//head/link[@rel='alternate']")) == len(expected)
@@ -87,7 +89,7 @@ def test_index_has_autodiscovery_for_each_format_of_each_feed():
 def test_index_subscribe_links_are_absolute():
     doc = index_doc()
     hrefs = [a.get("href") for a in doc.xpath("//table//td[4]//a")]
-    assert len(hrefs) == sum(len(f.spec.formats) for f in FEEDS)
+    assert len(hrefs) == sum(len(f.spec.settings.formats) for f in FEEDS)
     assert all(urlsplit(h).scheme == "https" for h in hrefs)
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from feedd.feeds.ranking import rank
 from feedd.models import Article
-from tests.conftest import NOW
+from tests.helpers import NOW
 
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)

@@ -20,10 +20,10 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 import pytest
-from conftest import SEEDS
 from lxml import etree, html
 
-from tests.daemon import Daemon, free_port, wait_for, write_config
+from tests.helpers import SEEDS
+from tests.running import Daemon, free_port, wait_for, write_config
 
 pytestmark = pytest.mark.slow
 SECONDS = float(os.environ.get("FEEDD_LOAD_SECONDS", "60"))

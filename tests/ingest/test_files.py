@@ -13,12 +13,12 @@ from datetime import UTC
 from pathlib import Path
 
 import pytest
-from conftest import load_corpus, make_config
 
 from feedd.ingest import files as articles
 from feedd.ingest.fields import to_article
 from feedd.ingest.files import is_ignored, read_file
 from feedd.ingest.yamlload import UNSURE_CHAR, load_reference
+from tests.helpers import load_corpus, make_config
 
 LIMIT = 2 * 1024 * 1024
 ARTICLE = '---\ntitle: "Café crème"\nwebUrl: "https://example.com/a"\npublishedDateTime: 2021-01-21T12:06:00Z\n---\n'

@@ -17,11 +17,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import SEEDS
 
 from feedd.serve.app import create_app
 from feedd.serve.wsgi import serve
-from tests.daemon import Daemon, free_port, write_config
+from tests.helpers import SEEDS
+from tests.running import Daemon, free_port, write_config
 
 SECRET = b"TOP-SECRET-hostile-http-7d2e"
 RSS = "/feeds/all.rss"

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from feedd.daemon.service import Service
 from feedd.pipeline import Builder
-from tests.conftest import make_config, write_article
-from tests.daemon import wait_for
+from tests.helpers import make_config, write_article
+from tests.running import wait_for
 
 
 def test_an_article_written_during_the_first_build_is_published_without_waiting_for_a_rescan(

@@ -5,13 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import NOW, make_config
 from prometheus_client.parser import text_string_to_metric_families
 
 from feedd.models import BuildReport, Family
 from feedd.pipeline import build
 from feedd.serve.app import create_app
 from feedd.serve.metrics import CONTENT_TYPE, Metrics
+from tests.helpers import NOW, make_config
 
 
 def scrape(metrics: Metrics) -> dict[tuple[str, tuple], float]:
@@ -70,7 +70,7 @@ def test_every_family_is_reported(report):
     for family in Family:
         assert value(samples, "feedd_feeds", family=family.value) is not None, family
     total = sum(value(samples, "feedd_feeds", family=f.value) for f in Family)
-    assert total == len(report.feeds)
+    assert total == len(report.summaries)
 
 
 def test_every_article_state_of_the_report_is_reported(report):

@@ -14,6 +14,7 @@ import feedparser
 import pytest
 from lxml import etree
 
+from feedd.config import FeedSettings
 from feedd.feeds.render import JSON_FEED_VERSION, SiteInfo, entry_id, render_feed, render_formats
 from feedd.models import Article, Family, FeedSpec, Image, Provider, Related
 
@@ -35,9 +36,11 @@ def site(**overrides) -> SiteInfo:
 
 
 def spec(**overrides) -> FeedSpec:
+    """A topic feed's spec; overrides of FeedSpec's fields or of its settings (content=, max_bytes=, ...)."""
     values = {"family": Family.TOPICS, "slug": "ai", "title": "Digest: AI", "description": "Articles about AI"}
+    settings = {k: overrides.pop(k) for k in list(overrides) if k in FeedSettings.model_fields}
     values.update(overrides)
-    return FeedSpec(**values)
+    return FeedSpec(**values, settings=FeedSettings(**settings))
 
 
 def article(n: int, **overrides) -> Article:

@@ -10,15 +10,16 @@ from email.utils import format_datetime
 from pathlib import Path
 
 import pytest
-from conftest import NOW, make_config
 from prometheus_client.parser import text_string_to_metric_families
 from werkzeug.http import parse_date
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
+from feedd.config import Server
 from feedd.pipeline import build
 from feedd.serve.app import create_app
 from feedd.serve.metrics import CONTENT_TYPE as METRICS_TYPE
 from feedd.serve.metrics import Metrics
+from tests.helpers import NOW, make_config
 
 SECRET = "TOP-SECRET-do-not-serve-4f1c"
 RSS = "/feeds/all.rss"
@@ -132,7 +133,7 @@ def test_nosniff_on_errors_and_endpoints(client):
 
 @pytest.mark.parametrize("max_age", [0, 60, 86400])
 def test_cache_max_age_is_honoured(output, max_age):
-    client = create_app(output, cache_max_age=max_age).test_client()
+    client = create_app(output, Server(cache_max_age=max_age)).test_client()
     etag = client.get(RSS).headers["ETag"]
     for response in (client.get(RSS), client.head(RSS), client.get(RSS, headers={"If-None-Match": etag}),
                      client.get(RSS, headers={"Accept-Encoding": "gzip"})):

@@ -15,8 +15,8 @@ from feedd.ingest import yamlload
 from feedd.ingest.fields import to_article
 from feedd.ingest.files import HANDLER
 from feedd.ingest.yamlload import YamlBool, load, load_reference
+from tests.helpers import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 GEN_CORPUS = ROOT.parent / "shared" / "tools" / "gen_corpus.py"
 TZ = ZoneInfo("Europe/Paris")
 

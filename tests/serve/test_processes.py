@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.daemon import Daemon, free_port, wait_for, write_config
+from tests.running import Daemon, free_port, wait_for, write_config
 
 pytestmark = pytest.mark.slow
 SEED_TITLE = "This Chinese Lab Is Aiming for Big AI Breakthroughs"

@@ -1,4 +1,4 @@
-"""feedd/selection.py: which articles are visible, which feeds exist, what goes in each."""
+"""feedd/feeds/selection.py: which articles are visible, which feeds exist, what goes in each."""
 
 from __future__ import annotations
 
@@ -8,10 +8,9 @@ from datetime import timedelta
 import pytest
 
 from feedd.config import validate_config
-from feedd.feeds.membership import plan_feeds
-from feedd.feeds.selection import is_visible, next_embargo, slug
+from feedd.feeds.selection import is_visible, slug
 from feedd.models import Article, Provider
-from tests.conftest import NOW
+from tests.helpers import NOW, plan_all
 
 WIRED = Provider("Wired", "wired.com", "https://wired.example/logo.png")
 SCMP = Provider("South China Morning Post", "scmp.com")
@@ -25,7 +24,7 @@ def art(name: str, age: timedelta = timedelta(hours=1), **fields) -> Article:
 
 def plan(articles, **config):
     """Feed path → ids of its items, for a config given as keyword sections."""
-    return {p.spec.path: [a.id for a in p.items] for p in plan_feeds(validate_config(config), articles, NOW)}
+    return {p.spec.path: [a.id for a in p.items] for p in plan_all(validate_config(config), articles, NOW)}
 
 
 def ids(*names: str) -> list[str]:
@@ -45,17 +44,6 @@ def ids(*names: str) -> list[str]:
 ])
 def test_is_visible(published, age, visible):
     assert is_visible(art("a", age, published=published), NOW) is visible
-
-
-def test_next_embargo_is_the_soonest_future_published_article():
-    articles = [art("past", timedelta(hours=5)), art("later", -timedelta(days=2)), art("soon", -timedelta(hours=3)),
-                art("withheld", -timedelta(hours=1), published=False)]
-    assert next_embargo(articles, NOW) == NOW + timedelta(hours=3)
-
-
-@pytest.mark.parametrize("articles", [[], [art("past")], [art("withheld", -timedelta(hours=1), published=False)]])
-def test_no_next_embargo(articles):
-    assert next_embargo(articles, NOW) is None
 
 
 # --- the `all` feed and the families -------------------------------------------------------------------
@@ -110,13 +98,13 @@ def test_disabled_family_has_no_feeds(family):
 
 def test_family_title_pattern():
     config = validate_config({"site": {"title": "Digest"}, "families": {"topics": {"title": "{name} by {site}"}}})
-    (topic,) = [p for p in plan_feeds(config, [art("a", topics=("AI",))], NOW) if p.spec.path == "feeds/topics/ai"]
+    (topic,) = [p for p in plan_all(config, [art("a", topics=("AI",))], NOW) if p.spec.path == "feeds/topics/ai"]
     assert topic.spec.title == "AI by Digest"
 
 
 def test_topics_differing_only_in_case_merge_into_one_feed():
     articles = [art("a", topics=("AI",)), art("b", topics=("ai",)), art("c", topics=("AI",))]
-    plans = [p for p in plan_feeds(validate_config({}), articles, NOW) if p.spec.path.startswith("feeds/topics/")]
+    plans = [p for p in plan_all(validate_config({}), articles, NOW) if p.spec.path.startswith("feeds/topics/")]
     assert len(plans) == 1
     assert plans[0].spec.slug == "ai"
     assert sorted(a.id for a in plans[0].items) == ids("a", "b", "c")
@@ -194,14 +182,15 @@ def test_configured_feed_settings_override_defaults():
     config = validate_config({"defaults": {"sort": "heat", "limit": 7, "content": "full"},
                               "feeds": [{"name": "own", "sort": "trending", "limit": 2, "half_life": "6h"},
                                         {"name": "inherits"}]})
-    specs = {p.spec.slug: p.spec for p in plan_feeds(config, [], NOW)}
-    assert (specs["own"].sort, specs["own"].limit, specs["own"].half_life) == ("trending", 2, timedelta(hours=6))
-    assert (specs["inherits"].sort, specs["inherits"].limit, specs["inherits"].content) == ("heat", 7, "full")
+    specs = {p.spec.slug: p.spec for p in plan_all(config, [], NOW)}
+    own, inherits = specs["own"].settings, specs["inherits"].settings
+    assert (own.sort, own.limit, own.half_life) == ("trending", 2, timedelta(hours=6))
+    assert (inherits.sort, inherits.limit, inherits.content) == ("heat", 7, "full")
 
 
 def test_limit_keeps_the_newest_but_total_counts_all():
     articles = [art(f"n{i}", timedelta(hours=i + 1)) for i in range(5)]
-    (everything,) = [p for p in plan_feeds(validate_config({"defaults": {"limit": 2}}), articles, NOW)
+    (everything,) = [p for p in plan_all(validate_config({"defaults": {"limit": 2}}), articles, NOW)
                      if p.spec.path == "feeds/all"]
     assert [a.id for a in everything.items] == ids("n0", "n1")
     assert everything.total == 5
@@ -239,30 +228,3 @@ def test_emoji_topic_gets_its_own_feed():
     topic_feeds = [p for p in feeds if p.startswith("feeds/topics/")]
     assert len(topic_feeds) == 2
     assert feeds[f"feeds/topics/{slug('🔥')}"] == ids("a")
-
-
-def test_placing_many_at_once_is_placing_each_in_turn():
-    """Feeds.add_all (first builds) must leave exactly what add() one article at a time leaves."""
-    from feedd.feeds.membership import Feeds
-
-    config = validate_config({"feeds": [{"name": "wired-ai", "filter": {"topics": ["AI"], "providers": ["Wired"]}}],
-                              "defaults": {"sort": "heat"}})
-    articles = [art("a", topics=("AI", "Robots"), provider=WIRED, heat=5.0, category="Tech"),
-                art("b", topics=("ai",), provider=SCMP, heat=1.0),
-                art("c", age=-timedelta(hours=1), topics=("AI",)),  # embargoed
-                art("d", published=False, topics=("AI",)),
-                art("e", topics=("Robots",), provider=WIRED),
-                art("a", topics=("Space",), provider=SCMP, heat=2.0)]  # a new version of "a"
-    one_by_one, at_once = Feeds(config, NOW), Feeds(config, NOW)
-    for article in articles:
-        one_by_one.add(article)
-    at_once.add_all(articles)
-    for feeds in (one_by_one, at_once):
-        feeds.members = {k: v for k, v in feeds.members.items() if v}  # add() leaves emptied groups behind
-        feeds.names = {k: +v for k, v in feeds.names.items() if +v}
-    assert at_once.members == one_by_one.members
-    assert at_once.names == one_by_one.names
-    assert at_once.placed == one_by_one.placed
-    assert at_once.keys_by == one_by_one.keys_by
-    assert at_once.keys() == one_by_one.keys()
-    assert [at_once.plan(k) for k in at_once.keys()] == [one_by_one.plan(k) for k in one_by_one.keys()]
