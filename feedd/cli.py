@@ -9,6 +9,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,8 +32,32 @@ class ConfigProblem(click.ClickException):
     exit_code = 2
 
 
+class Commands(click.Group):
+    """The one place where feedd's errors become a one-line message and an exit status, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ConfigError as exc:
+            raise ConfigProblem(str(exc)) from None
+        except FeeddError as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+@dataclass(frozen=True)
+class ConfigSource:
+    """Where the config comes from: a file (or the defaults) and the command line's overrides. The service
+    loads it again on SIGHUP or when the file is saved."""
+
+    path: Path | None
+    overrides: dict[str, Any]
+
+    def load(self) -> Config:
+        return load_config(self.path, **self.overrides)
+
+
 def config_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """The flags every command that reads articles or writes feeds shares."""
+    """The flags every command that reads articles or writes feeds shares; the command gets a ConfigSource."""
 
     @click.option("-c", "--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
                   help="YAML config file (default: ./config/feedd.yaml if present, else built-in defaults).")
@@ -44,18 +69,12 @@ def config_options(command: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(config_path, articles, output, state, base_url, **kwargs):
         overrides = {"paths.articles": articles, "paths.output": output, "paths.state": state,
                      "site.base_url": base_url}
-        try:
-            config = load_config(config_path, **overrides)
-        except ConfigError as exc:
-            raise ConfigProblem(str(exc)) from None
-        if "_reload" in command.__code__.co_varnames:
-            kwargs["_reload"] = lambda: load_config(config_path, **overrides)
-        return command(config, **kwargs)
+        return command(ConfigSource(config_path, overrides), **kwargs)
 
     return wrapper
 
 
-@click.group()
+@click.group(cls=Commands)
 @click.version_option(package_name="feedd")
 def main() -> None:
     """feedd: publish a folder of articles as RSS, Atom and JSON feeds."""
@@ -123,14 +142,12 @@ def _summary(report: BuildReport) -> str:
 @main.command("build")
 @config_options
 @click.option("-v", "--verbose", is_flag=True, help="Also print info-level diagnostics.")
-def build_command(config: Config, verbose: bool) -> None:
+def build_command(source: ConfigSource, verbose: bool) -> None:
     """Build every feed once and write the output folder."""
+    config = source.load()
     setup_logging("warning")
-    try:
-        with state_lock(config.paths.state):
-            report = build(config)
-    except FeeddError as exc:
-        raise click.ClickException(str(exc)) from None
+    with state_lock(config.paths.state):
+        report = build(config)
     for diagnostic in report.diagnostics:
         if verbose or diagnostic.level != "info":
             click.echo(str(diagnostic), err=True)
@@ -143,9 +160,9 @@ def build_command(config: Config, verbose: bool) -> None:
 @main.command("check")
 @config_options
 @click.option("-v", "--verbose", is_flag=True, help="Also print info-level diagnostics.")
-def check_command(config: Config, verbose: bool) -> None:
+def check_command(source: ConfigSource, verbose: bool) -> None:
     """Read everything, write nothing; exit 1 when any error-level diagnostic exists."""
-    report = build(config, write=False)
+    report = build(source.load(), write=False)
     for diagnostic in report.diagnostics:
         if verbose or diagnostic.level != "info":
             click.echo(str(diagnostic))
@@ -160,19 +177,17 @@ def check_command(config: Config, verbose: bool) -> None:
 @config_options
 @server_options
 @click.option("--no-watch", is_flag=True, help="No file watcher: rely on the periodic rescan.")
-def run_command(config: Config, host: str | None, port: int | None, log_level: str, log_format: str,
-                no_watch: bool, _reload: Callable[[], Config]) -> None:
+def run_command(source: ConfigSource, host: str | None, port: int | None, log_level: str, log_format: str,
+                no_watch: bool) -> None:
     """Build, keep the feeds current (watcher + scheduler) and serve them over HTTP."""
     from feedd.daemon.service import Service
     from feedd.serve.app import create_app
 
+    config = source.load()
     setup_logging(log_level, log_format)
     with contextlib.ExitStack() as stack:
-        try:
-            stack.enter_context(state_lock(config.paths.state))
-        except FeeddError as exc:
-            raise click.ClickException(str(exc)) from None
-        service = Service(config, _reload, watch=config.service.watch and not no_watch)
+        stack.enter_context(state_lock(config.paths.state))
+        service = Service(config, source.load, watch=config.service.watch and not no_watch)
         service.start()
         stack.callback(service.stop)
         app = create_app(config.paths.output, config.server, metrics=service.metrics, health=service.health)
@@ -182,11 +197,12 @@ def run_command(config: Config, host: str | None, port: int | None, log_level: s
 @main.command("serve")
 @config_options
 @server_options
-def serve_command(config: Config, host: str | None, port: int | None, log_level: str, log_format: str,
-                  _reload: Callable[[], Config]) -> None:
+def serve_command(source: ConfigSource, host: str | None, port: int | None, log_level: str, log_format: str
+                  ) -> None:
     """Serve an existing output folder without building (a replica reading a shared folder)."""
     from feedd.serve.app import create_app
 
+    config = source.load()
     setup_logging(log_level, log_format)
     if not config.paths.output.is_dir():
         raise click.ClickException(f"{config.paths.output}: output folder does not exist; run feedd build first")

@@ -52,8 +52,8 @@ class Service:
     # -- lifecycle -------------------------------------------------------------------------------------
     def start(self) -> None:
         """Build once (so the server starts with current feeds), then keep them current. The watcher starts
-        first: an article saved while the first build runs (90 s cold at 100k articles) is built right after it,
-        not at the next rescan, five minutes later."""
+        first: an article saved while the first build runs (minutes, cold, for a large folder) is built right
+        after it, not at the next rescan."""
         self._start_watcher()
         self.builder = Builder(self.config)
         self._after_build(self._build({"start"}, None))

@@ -37,8 +37,8 @@ class Membership:
         self.dirty: dict[FeedKey, set[str]] = defaultdict(set)  # articles changed in a feed since its plan
         self.plans: dict[FeedKey, FeedPlan] = {}  # the last plan of each feed
         self._configured = {feed.name: i for i, feed in enumerate(config.feeds)}
-        self._listed: list[FeedKey] | None = None  # keys(), until a feed appears or disappears
-        self._listed_set: set[FeedKey] = set()
+        self._sorted_keys: list[FeedKey] | None = None  # keys(), until a feed appears or disappears
+        self._key_set: set[FeedKey] = set()
 
     def add(self, article: Article) -> set[FeedKey]:
         """Place an article (replacing any earlier version); returns the groups it touched."""
@@ -57,15 +57,14 @@ class Membership:
             for sort, keys in self.keys_by.items():
                 keys[article.id] = _KEPT_KEYS[sort](article)
         for key in touched:
-            if key in self.plans:  # a feed not planned yet is ranked in full; at 100k, 1.1M ids kept for nothing
+            if key in self.plans:  # a feed not planned yet is ranked in full: ids kept for it would be kept for nothing
                 self.dirty[key].add(article.id)
         self._recheck(touched)
         return touched
 
     def add_all(self, articles: Iterable[Article]) -> None:
         """Place many articles at once: what add() does for each, without the bookkeeping of a change (what
-        it touched, which plans are dirty, whether keys() still holds). A warm restart places 100k articles:
-        add() took a sixth of it."""
+        it touched, which plans are dirty, whether keys() still holds): a warm restart places every article."""
         members, names, placed, interned, config, now = \
             self.members, self.names, self.placed, self._keys, self.config, self.now
         sort_keys = [(keys, _KEPT_KEYS[sort]) for sort, keys in self.keys_by.items()]
@@ -84,7 +83,7 @@ class Membership:
                 placed[article.id] = tuple(flat)
                 for keys, key_of in sort_keys:
                     keys[article.id] = key_of(article)
-        self._listed = None
+        self._sorted_keys = None
 
     def aged(self, now: datetime) -> set[FeedKey]:
         """What time alone changes, looked at on each full rescan: trending order, and max_age windows."""
@@ -123,10 +122,10 @@ class Membership:
 
     def _recheck(self, touched: set[FeedKey]) -> None:
         """Forget keys() when one of these feeds appeared or disappeared."""
-        if self._listed is not None and any((key in self._listed_set) != self._listed_now(key) for key in touched):
-            self._listed = None
+        if self._sorted_keys is not None and any((key in self._key_set) != self._exists_now(key) for key in touched):
+            self._sorted_keys = None
 
-    def _listed_now(self, key: FeedKey) -> bool:
+    def _exists_now(self, key: FeedKey) -> bool:
         return key[0] in (Family.ALL, Family.CONFIGURED) or bool(self.members.get(key)) and self.exists(key)
 
     def exists(self, key: FeedKey) -> bool:
@@ -139,14 +138,14 @@ class Membership:
 
     def keys(self) -> list[FeedKey]:
         """Every existing feed, in index order: all, configured (as declared), then each family by slug.
-        Kept between calls (do not change the list): sorting 2,300 feeds was a tenth of an edit's rebuild."""
-        if self._listed is None:
+        Kept between calls (do not change the list): sorting thousands of feeds on every edit adds up."""
+        if self._sorted_keys is None:
             keys = {FeedKey(Family.ALL, "all")} | {FeedKey(Family.CONFIGURED, name) for name in self._configured}
-            keys |= {key for key in self.members if self._listed_now(key)}
-            self._listed = sorted(keys, key=lambda k: (_ORDER[k[0]], self._configured.get(k[1], 0)
+            keys |= {key for key in self.members if self._exists_now(key)}
+            self._sorted_keys = sorted(keys, key=lambda k: (_ORDER[k[0]], self._configured.get(k[1], 0)
                                                        if k[0] is Family.CONFIGURED else 0, k[1]))
-            self._listed_set = keys
-        return self._listed
+            self._key_set = keys
+        return self._sorted_keys
 
     def spec(self, key: FeedKey, items: tuple[Article, ...] = ()) -> FeedSpec:
         """A provider feed shows the logo of its first item that has one."""
@@ -189,7 +188,7 @@ class Membership:
     def _rerank(previous: FeedPlan, changed: set[str], members: dict[str, Article],
                 keys: dict[str, tuple]) -> list[str] | None:
         """The new top items from the last ones and the changed articles alone, when that is sure to be right;
-        None when the whole feed must be ranked. (An edited title in `all` re-ranked 85k articles: 40 ms.)
+        None when the whole feed must be ranked (an edited title in `all` would re-rank every article).
 
         Articles that did not change and were not shown all rank below every unchanged shown one, at
         `ceiling` or lower. So when at least `limit` candidates rank at `ceiling` or higher, none of them is

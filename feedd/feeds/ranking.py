@@ -32,10 +32,6 @@ def sort_key(sort: str, now: datetime, half_life: timedelta) -> Callable[[Articl
     raise ValueError(f"unknown sort {sort!r}")
 
 
-def rank(articles: Iterable[Article], sort: str, now: datetime, limit: int | None = None,
-         half_life: timedelta = timedelta(hours=24)) -> list[Article]:
+def rank(articles: Iterable[Article], sort: str, now: datetime, limit: int, half_life: timedelta) -> list[Article]:
     """The best `limit` articles, best first."""
-    key = sort_key(sort, now, half_life)
-    if limit is None:
-        return sorted(articles, key=key)
-    return heapq.nsmallest(limit, articles, key=key)
+    return heapq.nsmallest(limit, articles, key=sort_key(sort, now, half_life))

@@ -82,7 +82,7 @@ def list_files(root: Path, folder: Path | None = None, prefix: str = "") -> Iter
     def walk(folder: str, rel: str) -> Iterator[Entry]:
         try:
             info = os.stat(folder)
-            names = sorted(os.listdir(folder))  # names, not DirEntry objects: 133k of those were 120 MB
+            names = sorted(os.listdir(folder))  # names, not DirEntry objects: far less memory for a large folder
         except FileNotFoundError:
             return
         except OSError as exc:  # permissions, I/O errors: the index keeps what it knew of the folder
@@ -92,7 +92,7 @@ def list_files(root: Path, folder: Path | None = None, prefix: str = "") -> Iter
         if (info.st_dev, info.st_ino) in seen:
             return
         seen.add((info.st_dev, info.st_ino))
-        for base in names:  # 133k names at 100k articles: the listing is most of a no-op rescan, kept lean
+        for base in names:  # the listing is most of a no-op rescan of a large folder: kept lean
             if base.startswith(IGNORED_PREFIXES) or base.endswith(IGNORED_SUFFIXES):  # is_ignored, inlined
                 continue
             name = rel + base if base.isprintable() else rel + rel_name(base)

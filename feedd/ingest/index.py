@@ -25,7 +25,7 @@ from feedd.models import Article, Diagnostic
 from feedd.workers import process_pool
 
 log = logging.getLogger("feedd")
-FULL_CACHE = 512  # whole articles kept for rendering (see ArticleIndex.full): about 4 MB with full texts
+FULL_CACHE = 512  # whole articles kept for rendering (see ArticleIndex.full), full texts included
 PARALLEL_THRESHOLD = 400  # below this, worker start-up costs more than it saves
 CHUNK = 256
 
@@ -40,8 +40,8 @@ class Changes:
 
 
 class Multimap(dict[str, tuple[str, ...]]):
-    """key → its values, as a tuple. Nearly every key has one value: at 100k articles, three maps of
-    one-element sets took 40 MB more than tuples."""
+    """key → its values, as a tuple. Nearly every key has one value, and a one-element set costs several
+    times a tuple's memory, for every article."""
 
     def add(self, key: str, value: str) -> None:
         values = self.get(key, ())
@@ -79,7 +79,7 @@ class ArticleIndex:
     # -- persistence ---------------------------------------------------------------------------------
     def _load_and_compare(self) -> None:
         """Load the index, and meanwhile compare the folder with it in another process, for the first full
-        refresh: a warm restart's two longest steps (at 100k articles, 2.5 s and 1 s) side by side."""
+        refresh: a warm restart's two longest steps, side by side."""
         if self.workers < 2 or not self.store.shared or not self.store.has_files():
             self._load()
             return
@@ -204,7 +204,7 @@ class ArticleIndex:
         return len(self.texts_by_key.get(key, ())) if key is not None and not self.ids_by_key.get(key) else 0
 
     def _count(self, parsed: Parsed, sign: int) -> None:
-        if parsed.rejected or parsed.diagnostics:  # most files have neither (133k calls on a restart)
+        if parsed.rejected or parsed.diagnostics:  # most files have neither (one call per file on a restart)
             self.rejected += sign * parsed.rejected
             self.open_diagnostics += sign * sum(d.level != "info" for d in parsed.diagnostics)
 
@@ -263,7 +263,7 @@ class ArticleIndex:
         """The whole article (excerpt, images, related; and its full text if asked) for rendering.
 
         The last few hundred are kept: an edit re-renders the same big feeds again and again, and reading
-        their items back from SQLite was a fifth of the time from an edit to its feeds."""
+        their items back from SQLite would be a large part of the time from an edit to its feeds."""
         key = (article.source, self.digest(article), with_body)
         if (whole := self._full.get(key)) is not None:
             return whole
@@ -284,13 +284,13 @@ class ArticleIndex:
 
     def diagnostics(self) -> list[Diagnostic]:
         """Every file's own diagnostics, then what only the whole folder shows (kept while nothing changes:
-        sorting them is a third of a no-op rescan of a large folder)."""
+        sorting them would be a large part of a no-op rescan of a large folder)."""
         if self._diagnostics is None:
             self._diagnostics = self._folder_diagnostics()
         return list(self._diagnostics)
 
     def _folder_diagnostics(self) -> list[Diagnostic]:
-        # sorting only what has something to say: sorting all 133k paths and 100k ids was most of the time
+        # sorting only what has something to say, not every path and id of the folder
         found = [d for rel in sorted(r for r, p in self.files.items() if p.diagnostics)
                  for d in self.files[rel].diagnostics]
         for rels in (self.by_id[i] for i in sorted(i for i, rels in self.by_id.items() if len(rels) > 1)):

@@ -144,12 +144,12 @@ def _reason(exc: OSError | PublishError) -> str:
     return exc.reason if isinstance(exc, PublishError) else f"cannot write: {exc.strerror or exc}"
 
 
-GZIP_LEVEL = 6  # zlib-ng at 6: as small as zlib at 9 on feeds (0.998x), in half the time
+GZIP_LEVEL = 6  # zlib-ng at 6 is as small as zlib at 9 on feeds, in about half the time (BENCHMARKS.md)
 
 
 def _compress(files: dict[str, bytes]) -> dict[str, bytes]:
-    """The .gz bytes of each file, on two threads (zlib-ng lets go of the GIL): an edit that re-renders five
-    feeds writes twenty .gz siblings, 30 ms one after the other with zlib at level 9."""
+    """The .gz bytes of each file, on two threads (zlib-ng lets go of the GIL): an edit re-renders a few
+    feeds, each in several files, and compressing them one after the other is a visible part of its delay."""
     def gz(data: bytes) -> bytes:
         return gzip_ng.compress(data, compresslevel=GZIP_LEVEL, mtime=0)
 

@@ -31,7 +31,7 @@ class Published:
         self.feeds = store.feed_fingerprints()  # feed path → fingerprint of its published files
         self.pages = store.pages_fingerprint()  # of what index.html and feeds.opml show, as published
         self.retry: set[str] = set()  # feeds whose last render or write failed
-        self._swept = False  # files left from before this record removed (a walk of the output folder)
+        self._stale_removed = False  # files left from before this record removed (a walk of the output folder)
 
     def is_current(self, spec: FeedSpec, fingerprint: str) -> bool:
         """The feed is published as this fingerprint says, and its files are all there."""
@@ -61,10 +61,10 @@ class Published:
         """Remove the files of feeds that are gone (fingerprint None), and record what is published now."""
         gone = {f"{path}.{ext}" for path, fp in fingerprints.items() if fp is None and path not in current
                 for ext in FEED_FILES}
-        if full and not self._swept:  # once per record: anything a previous config or version left behind
+        if full and not self._stale_removed:  # once per record: anything a previous config or version left behind
             produced = {f"{p}.{ext}" for p in current for ext in FEED_FILES}
             gone |= managed_files(self.output) - produced - set(PAGES)
-            self._swept = not report.failed
+            self._stale_removed = not report.failed
         for rel in sorted(gone):
             if (self.output / rel).exists():
                 try:

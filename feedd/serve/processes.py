@@ -1,11 +1,12 @@
 """SERVE on more cores: helper processes that accept on the main process's listening socket.
 
-One Python process answers about 3k requests/s whatever its thread count: the GIL, and a waitress loop that
-visits every open connection on each turn. With `server.processes: N`, N-1 helpers share the socket (the
-kernel hands each new connection to one of them) and answer published files from their own FileCache: the
-output folder is the shared state, and its files are replaced atomically, so every process sees a new file
-at once. Anything else (/healthz, /metrics, 404, 405) is passed over a pipe to the main process's app, so
-every process gives the same answers; helpers send their response counts along once a second.
+One Python process answers only so many requests a second whatever its thread count: the GIL, and a
+waitress loop that visits every open connection on each turn. With `server.processes: N`, N-1 helpers share
+the socket (the kernel hands each new connection to one of them) and answer published files from their own
+FileCache: the output folder is the shared state, and its files are replaced atomically, so every process
+sees a new file at once. Anything else (/healthz, /metrics, 404, 405) is passed over a pipe to the main
+process's app, so every process gives the same answers; helpers send their response counts along once a
+second.
 """
 
 from __future__ import annotations

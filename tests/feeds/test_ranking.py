@@ -7,12 +7,18 @@ from datetime import timedelta
 
 import pytest
 
-from feedd.feeds.ranking import rank
+from feedd.feeds import ranking
 from feedd.models import Article
 from tests.helpers import NOW
 
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
+
+
+def rank(articles, sort, now, limit=None, half_life=timedelta(hours=24)):
+    """ranking.rank over every article, unless a limit is given."""
+    articles = list(articles)
+    return ranking.rank(articles, sort, now, len(articles) if limit is None else limit, half_life)
 
 
 def art(name: str, age: timedelta = HOUR, heat: float | None = None) -> Article:
