@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+PORT ?= 8080
 
 .PHONY: run build check test lint clean bench
 
@@ -12,8 +13,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-run: $(STAMP)
-	$(BIN)/feedd run -c config/feedd.yaml
+run: $(STAMP)  # `make run PORT=8090`: another port, with the base URL the feeds link to
+	$(BIN)/feedd run -c config/feedd.yaml --port $(PORT) --base-url http://127.0.0.1:$(PORT)/
 
 build: $(STAMP)
 	$(BIN)/feedd build -c config/feedd.yaml

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import ipaddress
 import logging
 import signal
+import socket
 import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import click
 
-from feedd.config import Config, load_config
+from feedd.config import Config, load_config, require_articles
 from feedd.errors import ConfigError, FeeddError
 from feedd.lock import state_lock
 from feedd.logs import setup_logging
@@ -55,11 +58,18 @@ class ConfigSource:
     def load(self) -> Config:
         return load_config(self.path, **self.overrides)
 
+    def load_for_articles(self) -> Config:
+        """The config of a command that reads the articles folder, which must be there."""
+        config = self.load()
+        require_articles(config, named=config.source is not None or self.overrides["paths.articles"] is not None)
+        return config
+
 
 def config_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """The flags every command that reads articles or writes feeds shares; the command gets a ConfigSource."""
 
     @click.option("-c", "--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
+                  envvar="FEEDD_CONFIG", show_envvar=True,
                   help="YAML config file (default: ./config/feedd.yaml if present, else built-in defaults).")
     @click.option("--articles", type=click.Path(file_okay=False, path_type=Path), help="Articles folder.")
     @click.option("--output", type=click.Path(file_okay=False, path_type=Path), help="Output folder.")
@@ -93,7 +103,33 @@ def server_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
-def _serve_forever(app: Any, config: Config, host: str | None, port: int | None, metrics: Metrics,
+def _listen(config: Config, host: str | None, port: int | None) -> socket.socket:
+    """Bind first (before a long first build), and warn when the feeds would link to another local address."""
+    from feedd.serve.wsgi import listen
+
+    sock = listen(host or config.server.host, config.server.port if port is None else port)
+    address, real_port = sock.getsockname()[:2]
+    base = urlsplit(config.site.base_url)
+    base_port = base.port or (443 if base.scheme == "https" else 80)
+    if _loopback(address) and _loopback(base.hostname or "") and real_port != base_port:
+        shown = f"[{address}]" if ":" in address else address
+        logging.getLogger("feedd").warning(
+            "site.base_url is %s but feedd listens on %s:%d, so the links in the feeds lead to port %d; "
+            "give --base-url http://%s:%d/ with --port (make run PORT=%d does both), or set site.base_url",
+            config.site.base_url, shown, real_port, base_port, shown, real_port, real_port)
+    return sock
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _serve_forever(app: Any, config: Config, sock: socket.socket, metrics: Metrics,
                    logs: tuple[str, str], on_hup: Callable[[], None] | None = None) -> None:
     """Serve until SIGTERM/SIGINT; SIGHUP calls on_hup. The only place that knows about signals."""
     from feedd.serve.processes import Helpers
@@ -122,8 +158,8 @@ def _serve_forever(app: Any, config: Config, host: str | None, port: int | None,
         helpers.append(group)  # shutdown() stops it from the signal handler
         group.start()
 
-    serve(app, host or config.server.host, config.server.port if port is None else port,
-          config.server.threads, stop, listening, on_socket=share if config.server.processes > 1 else None)
+    serve(app, "", 0, config.server.threads, stop, listening, sock=sock,
+          on_socket=share if config.server.processes > 1 else None)
     for group in helpers:
         group.stop()
         group.join(timeout=5)
@@ -132,7 +168,7 @@ def _serve_forever(app: Any, config: Config, host: str | None, port: int | None,
 
 def _summary(report: BuildReport) -> str:
     a = report.articles
-    return (f"feeds: {len(report.written)} written, {len(report.unchanged)} unchanged, "
+    return (f"files: {len(report.written)} written, {len(report.unchanged)} unchanged, "
             f"{len(report.removed)} removed, {len(report.failed)} failed; "
             f"articles: {a.get('published', 0)} published, {a.get('withheld', 0)} withheld, "
             f"{a.get('embargoed', 0)} embargoed, {a.get('rejected', 0)} rejected; "
@@ -142,12 +178,14 @@ def _summary(report: BuildReport) -> str:
 @main.command("build")
 @config_options
 @click.option("-v", "--verbose", is_flag=True, help="Also print info-level diagnostics.")
-def build_command(source: ConfigSource, verbose: bool) -> None:
+@click.option("--allow-mass-removal", is_flag=True,
+              help="Publish even when more than half of the feeds (or every article of `all`) would go.")
+def build_command(source: ConfigSource, verbose: bool, allow_mass_removal: bool) -> None:
     """Build every feed once and write the output folder."""
-    config = source.load()
+    config = source.load_for_articles()
     setup_logging("warning")
     with state_lock(config.paths.state):
-        report = build(config)
+        report = build(config, allow_mass_removal=allow_mass_removal)
     for diagnostic in report.diagnostics:
         if verbose or diagnostic.level != "info":
             click.echo(str(diagnostic), err=True)
@@ -162,7 +200,7 @@ def build_command(source: ConfigSource, verbose: bool) -> None:
 @click.option("-v", "--verbose", is_flag=True, help="Also print info-level diagnostics.")
 def check_command(source: ConfigSource, verbose: bool) -> None:
     """Read everything, write nothing; exit 1 when any error-level diagnostic exists."""
-    report = build(source.load(), write=False)
+    report = build(source.load_for_articles(), write=False)
     for diagnostic in report.diagnostics:
         if verbose or diagnostic.level != "info":
             click.echo(str(diagnostic))
@@ -183,15 +221,16 @@ def run_command(source: ConfigSource, host: str | None, port: int | None, log_le
     from feedd.daemon.service import Service
     from feedd.serve.app import create_app
 
-    config = source.load()
+    config = source.load_for_articles()
     setup_logging(log_level, log_format)
     with contextlib.ExitStack() as stack:
         stack.enter_context(state_lock(config.paths.state))
+        sock = _listen(config, host, port)
         service = Service(config, source.load, watch=config.service.watch and not no_watch)
         service.start()
         stack.callback(service.stop)
         app = create_app(config.paths.output, config.server, metrics=service.metrics, health=service.health)
-        _serve_forever(app, config, host, port, service.metrics, (log_level, log_format), on_hup=service.reload)
+        _serve_forever(app, config, sock, service.metrics, (log_level, log_format), on_hup=service.reload)
 
 
 @main.command("serve")
@@ -205,9 +244,10 @@ def serve_command(source: ConfigSource, host: str | None, port: int | None, log_
     config = source.load()
     setup_logging(log_level, log_format)
     if not config.paths.output.is_dir():
-        raise click.ClickException(f"{config.paths.output}: output folder does not exist; run feedd build first")
+        raise ConfigError(config.paths.output, "output folder does not exist; run feedd build first")
     from feedd.serve.metrics import Metrics
 
+    sock = _listen(config, host, port)
     metrics = Metrics()
     app = create_app(config.paths.output, config.server, metrics=metrics)
-    _serve_forever(app, config, host, port, metrics, (log_level, log_format))
+    _serve_forever(app, config, sock, metrics, (log_level, log_format))

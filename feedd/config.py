@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import zoneinfo
 from datetime import timedelta
@@ -241,6 +242,19 @@ def validate_config(data: Any, source: Path | None = None) -> Config:
     base = source.parent.resolve() if source else Path.cwd()
     paths = Paths(**{k: (base / v).resolve() for k, v in config.paths.model_dump().items()})
     return config.model_copy(update={"paths": paths, "source": source})
+
+
+def require_articles(config: Config, named: bool = True) -> None:
+    """Refuse to start without the articles folder: a typo in its name must never read as "no articles", which
+    would unpublish every feed. `named`: the folder was given (config file or --articles), not the default."""
+    folder = config.paths.articles
+    if not folder.is_dir():
+        where = (f"check paths.articles in {config.source} or --articles" if named else
+                 "run feedd in your site's folder, or name one with -c CONFIG, FEEDD_CONFIG or --articles DIR")
+        raise ConfigError(folder, f"articles folder does not exist; {where} (nothing was written)")
+    if not os.access(folder, os.R_OK | os.X_OK):
+        raise ConfigError(folder, "articles folder cannot be read by this user; fix its permissions "
+                                  "(nothing was written)")
 
 
 def load_config(path: Path | str | None = None, **overrides: Any) -> Config:

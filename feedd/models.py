@@ -131,6 +131,8 @@ class BuildReport:
     summaries: list[FeedSummary] = field(default_factory=list)  # every feed published, in index order
     next_embargo: datetime | None = None
     open_diagnostics: int = 0  # warnings and errors across the whole folder (diagnostics may list fewer)
+    held: str | None = None  # why nothing was published (a mass removal that looks like a mistake)
+    changed: set[str] = field(default_factory=set)  # the article files read again (or gone) in this build
     started: datetime | None = None
     duration: float = 0.0
 
@@ -140,7 +142,7 @@ class BuildReport:
 
     @property
     def ok(self) -> bool:
-        return not self.failed
+        return not self.failed and self.held is None
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,15 +19,19 @@ from feedd.feeds.membership import Membership
 from feedd.feeds.pages import render_index, render_opml
 from feedd.feeds.render import SiteInfo, site_info, updated
 from feedd.feeds.states import ArticleStates
-from feedd.ingest.index import ArticleIndex
+from feedd.ingest.index import ArticleIndex, Changes
 from feedd.layout import INDEX, OPML, PAGES, feed_files
-from feedd.models import BuildReport, Diagnostic, FeedKey, FeedPlan, FeedSummary
+from feedd.models import BuildReport, Diagnostic, Family, FeedKey, FeedPlan, FeedSummary
 from feedd.publish.published import Published, feed_fingerprint
+
+ALL = FeedKey(Family.ALL, "all")
 
 
 class Builder:
-    def __init__(self, config: Config, persist: bool = True, workers: int | None = None) -> None:
+    def __init__(self, config: Config, persist: bool = True, workers: int | None = None,
+                 allow_mass_removal: bool = False) -> None:
         self.config = config
+        self.allow_mass_removal = allow_mass_removal
         self.index = ArticleIndex(config, persist=persist, workers=workers)
         self.workers = self.index.workers
         self.published = Published(config.paths.output, self.index.store)
@@ -62,24 +66,34 @@ class Builder:
         assert self.membership is not None
         keys = self.membership.keys()
         site = self._site_for(keys)
+        current = {key.path for key in keys}
+        gone = (set(self.summaries) | (set(self.published.feeds) if full else set())) - current
+        emptied = not self.membership.members.get(ALL)
+        if write and not self.allow_mass_removal and (held := self.published.mass_removal(gone, emptied)):
+            report.held = held
+            report.diagnostics.append(Diagnostic(str(self.config.paths.articles), "error", held))
+            report.summaries = list(self.summaries.values())
+            self.summaries.clear()  # the next build looks at every feed again
+            self._finish(report, changes, full)
+            report.duration = time.perf_counter() - started
+            return report
         todo = self._jobs(keys, touched, site, write, report)
         # render, then publish a batch at a time
         if write:
             self.published.prepare(full)
-        fingerprints: dict[str, str | None] = {}
+        fingerprints: dict[str, tuple[str, int] | None] = {}
         for batch in jobs.render(site, todo, self.index, self.workers):
             files = self._collect(batch, fingerprints, report)
             if write:
                 self.published.write(files, fingerprints, report)
-        current = {key.path for key in keys}
-        for path in (set(self.summaries) | (set(self.published.feeds) if full else set())) - current:
+        for path in gone:
             self.summaries.pop(path, None)
-            fingerprints[path] = None  # gone
+            fingerprints[path] = None
         report.summaries = [self.summaries[key.path] for key in keys if key.path in self.summaries]
         if write:  # gone feeds right after the others are written, then the pages that list what is there
             self.published.unpublish(fingerprints, current, full, report)
         self._pages(site, report, write, full)
-        self._finish(report, None if full else changes.changed)
+        self._finish(report, changes, full)
         report.duration = time.perf_counter() - started
         return report
 
@@ -113,10 +127,8 @@ class Builder:
                 continue  # untouched, and published by this builder
             plan = self.membership.plan(key)
             fingerprint = feed_fingerprint(site, plan, self.index.digest)
-            # a feed cut by max_bytes is rendered once per builder: only rendering tells how many items it shows
-            known = plan.spec.settings.max_bytes is None or path in self.summaries
-            if write and known and self.published.is_current(plan.spec, fingerprint):
-                self.summaries.setdefault(path, _summary(plan))
+            if write and (shown := self.published.shown(plan.spec, fingerprint)) is not None:
+                self.summaries.setdefault(path, _summary(plan, shown))
                 report.unchanged += feed_files(path, plan.spec.settings.formats)
                 continue
             todo.append(jobs.Job(plan, fingerprint))
@@ -129,7 +141,7 @@ class Builder:
 
     # -- render and publish ---------------------------------------------------------------------------
     def _collect(self, batch: list[tuple[jobs.Job, jobs.Rendered | RenderError]],
-                 fingerprints: dict[str, str | None], report: BuildReport) -> dict[str, bytes]:
+                 fingerprints: dict[str, tuple[str, int] | None], report: BuildReport) -> dict[str, bytes]:
         files: dict[str, bytes] = {}
         for job, result in batch:
             spec = job.plan.spec
@@ -144,7 +156,7 @@ class Builder:
             files.update(result.files)
             shown = job.plan.items[:result.shown]
             self.summaries[spec.path] = FeedSummary(spec, result.shown, updated(shown) if shown else None)
-            fingerprints[spec.path] = job.fingerprint
+            fingerprints[spec.path] = (job.fingerprint, result.shown)
         return files
 
     def _pages(self, site: SiteInfo, report: BuildReport, write: bool, full: bool) -> None:
@@ -160,25 +172,28 @@ class Builder:
         if write and not report.failed:
             self.published.record_pages(listed)
 
-    def _finish(self, report: BuildReport, changed: set[str] | None) -> None:
+    def _finish(self, report: BuildReport, changes: Changes, full: bool) -> None:
         assert self.states is not None
         counts = self.states.report()
         counts["rejected"], counts["orphan_texts"] = self.index.counts()
         report.articles = counts
-        everything = self.index.diagnostics() if changed is None else \
-            [d for rel in sorted(changed) if rel in self.index.files for d in self.index.files[rel].diagnostics]
-        report.diagnostics = everything + report.diagnostics
-        report.open_diagnostics = self.index.open_diagnostics
+        report.changed = changes.changed | changes.removed
+        everything = self.index.diagnostics() if full else self.index.diagnostics_of(changes)
+        of_this_build = report.diagnostics  # render and write failures, a held build
+        report.diagnostics = everything + of_this_build
+        report.open_diagnostics = self.index.open_count() + sum(d.level != "info" for d in of_this_build)
         report.next_embargo = self.states.next_embargo(self.index.winners)
 
 
-def _summary(plan: FeedPlan) -> FeedSummary:
-    return FeedSummary(plan.spec, len(plan.items), updated(plan.items) if plan.items else None)
+def _summary(plan: FeedPlan, shown: int | None = None) -> FeedSummary:
+    items = plan.items[:shown]
+    return FeedSummary(plan.spec, len(items), updated(items) if items else None)
 
 
-def build(config: Config, now: datetime | None = None, write: bool = True) -> BuildReport:
+def build(config: Config, now: datetime | None = None, write: bool = True,
+          allow_mass_removal: bool = False) -> BuildReport:
     """One full build. With write=False nothing touches the disk (`feedd check`)."""
-    builder = Builder(config, persist=write)
+    builder = Builder(config, persist=write, allow_mass_removal=allow_mass_removal)
     try:
         return builder.build(now, write=write)
     finally:

@@ -174,3 +174,62 @@ def test_a_second_feedd_on_the_same_state_refuses_clearly(daemon: Daemon, site):
     assert str(daemon.proc.pid) in second.stderr
     assert "Traceback" not in second.stderr
     assert daemon.status("/feeds/all.rss") == 200
+
+
+def test_the_daemon_holds_a_build_that_would_empty_the_all_feed(daemon: Daemon, seeds_dir: Path):
+    before = daemon.get("/feeds/all.rss")
+    for path in seeds_dir.iterdir():  # every article file gone at once: a folder emptied by mistake
+        path.unlink()
+    assert wait_for(lambda: json.loads(daemon.get("/healthz")).get("status") == "degraded", timeout=5), daemon.log
+    health = json.loads(daemon.get("/healthz"))
+    assert "would empty the all feed" in health["error"] and health["last_build"]["outcome"] == "held"
+    assert health["diagnostics"] >= 1
+    assert daemon.get("/feeds/all.rss") == before
+    assert daemon.status("/feeds/topics/ai.rss") == 200
+    assert any("held, nothing published or removed" in line for line in daemon.log)
+
+
+def test_a_port_other_than_the_base_urls_is_warned_about_once(site):
+    articles, config, port = site
+    other = free_port()
+    process = Daemon(config, other)  # the config's base_url names `port`
+    try:
+        warnings = [line for line in process.log if "site.base_url is" in line]
+        assert len(warnings) == 1
+        assert f"http://127.0.0.1:{port}/" in warnings[0] and f"--base-url http://127.0.0.1:{other}/" in warnings[0]
+    finally:
+        process.stop()
+    same = Daemon(config, port)
+    try:
+        assert not any("site.base_url is" in line for line in same.log)
+    finally:
+        same.stop()
+
+
+def test_make_run_takes_a_port_with_its_base_url():
+    dry = subprocess.run(["make", "-n", "run", "PORT=8090"], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parent.parent)
+    command = [line for line in dry.stdout.splitlines() if "feedd run" in line]
+    assert command and "--port 8090" in command[0] and "--base-url http://127.0.0.1:8090/" in command[0]
+
+
+def test_healthz_counts_the_diagnostics_check_prints(daemon: Daemon, site, seeds_dir: Path):
+    articles, config, port = site
+    (seeds_dir / "dup.md").write_text(article().replace("title:", "heat: hot\ntitle:"), encoding="utf-8")
+    (seeds_dir / "dup2.md").write_text(article(title="Same link"), encoding="utf-8")  # same webUrl as dup.md
+    (seeds_dir / "orphan.txt").write_text("No such title\nbody\n", encoding="utf-8")
+
+    def counted() -> int:
+        return json.loads(daemon.get("/healthz"))["diagnostics"]
+
+    check = subprocess.run([sys.executable, "-m", "feedd", "check", "-c", str(config)], capture_output=True,
+                           text=True, timeout=60)
+    printed = sum(": warning: " in line or ": error: " in line for line in check.stdout.splitlines())
+    assert printed >= 5  # the seeds' 2 orphan texts, this orphan, the duplicate link, the bad heat
+    assert wait_for(lambda: counted() == printed, timeout=5), (counted(), check.stdout)
+    assert wait_for(lambda: sum("warning" in line for line in daemon.log) == printed, timeout=5), daemon.log
+    before = len([line for line in daemon.log if "warning" in line])
+    daemon.signal(signal.SIGHUP)  # a config reload lists the whole folder again: nothing is logged twice
+    assert wait_for(lambda: any("build (config reloaded)" in line for line in daemon.log), timeout=5)
+    assert len([line for line in daemon.log if "warning" in line]) == before
+    assert counted() == printed

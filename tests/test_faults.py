@@ -183,7 +183,7 @@ def test_kill_9_at_random_moments_never_tears_a_feed_and_the_next_build_converge
 
     again = run_build(config)
     assert again.returncode == 0
-    assert again.stdout.startswith("feeds: 0 written,") and " 0 removed," in again.stdout, again.stdout
+    assert again.stdout.startswith("files: 0 written,") and " 0 removed," in again.stdout, again.stdout
 
     fresh = tmp_path / "fresh"  # the same articles from scratch: the same files, byte for byte
     fresh.mkdir()

@@ -30,6 +30,8 @@ def full_build_of(articles: Path, tmp_path: Path, now, counts: dict | None = Non
     paths = config.paths.model_copy(update={"state": tmp_path / "reference-state"})
     config = config.model_copy(update={"paths": paths})
     report = build(config, now=now)
+    # what /healthz counts is what `feedd check` prints
+    assert report.open_diagnostics == sum(d.level != "info" for d in report.diagnostics)
     if counts is not None:
         counts.update(report.articles, diagnostics=report.open_diagnostics)
     return snapshot(out)

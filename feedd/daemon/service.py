@@ -13,12 +13,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from feedd.config import Config
+from feedd.config import Config, require_articles
 from feedd.daemon.clock import Clock, ClockWatch
 from feedd.daemon.scheduler import Scheduler
 from feedd.daemon.watcher import Watcher
 from feedd.errors import ConfigError, FeeddError
-from feedd.models import BuildReport
+from feedd.models import BuildReport, Diagnostic
 from feedd.pipeline import Builder
 from feedd.serve.metrics import Metrics
 
@@ -37,6 +37,7 @@ class Service:
         self.config_error: str | None = None  # the last reload's failure, until a reload succeeds
         self._retry_delay: float | None = None  # while the last build failed: when to try again unasked
         self._reasons: set[str] = set()
+        self._logged: set[Diagnostic] = set()  # diagnostics logged already (see _log_diagnostics)
         self._paths: set[str] | None = set()  # changed paths to look at; None: rescan the whole folder
         self.builder: Builder | None = None
         self._lock = threading.Lock()
@@ -113,6 +114,8 @@ class Service:
             if _empty(self.config.source):  # an editor's truncate-then-write, not a wish for the defaults
                 raise ConfigError(self.config.source, "the file is empty")
             new = self._load()
+            if new.paths.articles != self.config.paths.articles:
+                require_articles(new)
         except FeeddError as exc:
             log.error("config reload (%s) failed, keeping the current config: %s", why, exc)
             self.config_error = f"config reload failed, the previous config stays in force: {exc}"
@@ -171,19 +174,27 @@ class Service:
         self.metrics.record_build(report)
         if report.ok:
             self.last_success, self.last_error = report.started, None
+        elif report.held:
+            self.last_error = report.held
         else:
             first = next((d for d in report.diagnostics if d.path in report.failed), None)
             self.last_error = f"{len(report.failed)} output(s) failed" + (f", e.g. {first}" if first else "")
-        for diagnostic in report.diagnostics:
-            if diagnostic.level != "info":
-                log.log(logging.ERROR if diagnostic.level == "error" else logging.WARNING, "%s", diagnostic)
+        self._log_diagnostics(report, full=paths is None)
         a = report.articles
-        log.info("build (%s): %d written, %d unchanged, %d removed, %d failed; articles %d published, "
+        log.info("build (%s): files %d written, %d unchanged, %d removed, %d failed; articles %d published, "
                  "%d withheld, %d embargoed, %d rejected; %.2fs", ", ".join(sorted(reasons)),
                  len(report.written), len(report.unchanged), len(report.removed), len(report.failed),
                  a.get("published", 0), a.get("withheld", 0), a.get("embargoed", 0), a.get("rejected", 0),
                  report.duration)
-        return report.ok
+        return not report.failed  # a held build is not retried: the next change or rescan looks again
+
+    def _log_diagnostics(self, report: BuildReport, full: bool) -> None:
+        """Log each warning and error once per change of the file that causes it: a rescan or a config reload
+        lists the whole folder's again, and those already logged are not repeated."""
+        for diagnostic in report.diagnostics:
+            if diagnostic.level != "info" and (diagnostic.path in report.changed or diagnostic not in self._logged):
+                log.log(logging.ERROR if diagnostic.level == "error" else logging.WARNING, "%s", diagnostic)
+        self._logged = set(report.diagnostics) if full else self._logged | set(report.diagnostics)
 
     def _schedule_embargo(self) -> None:
         if self.last_report is not None and not self._stopped.is_set():
@@ -198,7 +209,7 @@ class Service:
         if report is not None:
             details["last_build"] = {
                 "time": report.started, "duration": round(report.duration, 3),
-                "outcome": "success" if report.ok else "partial failure",
+                "outcome": "success" if report.ok else "held" if report.held else "partial failure",
                 "articles": report.articles, "feeds": len(report.summaries),
                 "written": len(report.written), "removed": len(report.removed), "failed": len(report.failed),
             }

@@ -37,6 +37,7 @@ class Changes:
     changed: set[str] = field(default_factory=set)
     removed: set[str] = field(default_factory=set)
     ids: set[str] = field(default_factory=set)
+    keys: set[str] = field(default_factory=set)  # title keys whose full texts may now go to another article
 
 
 class Multimap(dict[str, tuple[str, ...]]):
@@ -69,7 +70,10 @@ class ArticleIndex:
         self.texts_by_key = Multimap()  # title key → plain-text rels
         self.winners: dict[str, Article] = {}  # article id → the article every feed sees
         self.ids_by_key = Multimap()  # title key → winning article ids
-        self.rejected = self.orphans = self.open_diagnostics = 0  # running counts, for every build's report
+        # running counts, for every build's report: rejected files, the files' own warnings and errors, and the
+        # warnings only the whole folder shows (orphan texts, files with another's link, unused full texts)
+        self.rejected = self.open_diagnostics = self.orphans = self.duplicates = self.unused = 0
+        self._unused: dict[str, int] = {}  # title key → full texts of it that no article uses
         self._diagnostics: list[Diagnostic] | None = None  # the whole folder's, until a file changes
         self._full: LRUCache[tuple[str, str, bool], Article] = LRUCache(FULL_CACHE)  # see full()
         self.store = Store(config, persist)
@@ -109,14 +113,17 @@ class ArticleIndex:
                     assert article is not None
                     self.winners[article_id] = article
                     self.ids_by_key.add(article.title_key, article_id)
+                    self.duplicates += len(rels) - 1
         except UNREADABLE:
             log.warning("article index in %s is unreadable; rebuilding it", self.config.paths.state)
             self.store.start_over()
-            for table in (self.files, self.by_id, self.texts_by_key, self.winners, self.ids_by_key):
+            for table in (self.files, self.by_id, self.texts_by_key, self.winners, self.ids_by_key, self._unused):
                 table.clear()
-            self.rejected = self.orphans = self.open_diagnostics = 0
+            self.rejected = self.open_diagnostics = self.orphans = self.duplicates = self.unused = 0
             return False
         self.orphans = sum(len(rels) for key, rels in texts.items() if not self.ids_by_key.get(key))
+        for key in texts:
+            self._count_unused(key)
         return True
 
     # -- refresh -------------------------------------------------------------------------------------
@@ -162,7 +169,9 @@ class ArticleIndex:
             self._forget(rel, changes)
         if changes.removed:
             self.store.forget(changes.removed)
-        self._resolve(changes.ids)
+        self._resolve(changes.ids, changes.keys)
+        for key in changes.keys:
+            self._count_unused(key)
         if changes.changed or changes.removed:
             self._diagnostics = None
         return changes
@@ -194,7 +203,7 @@ class ArticleIndex:
 
     def _store(self, parsed: Parsed, changes: Changes) -> None:
         self._forget(parsed.rel, changes)
-        self._remember(parsed)
+        self._remember(parsed, changes)
         if parsed.article is not None:
             changes.ids.add(parsed.article.id)
         if parsed.title_key is not None:  # a new full text may change which article has a body
@@ -208,12 +217,25 @@ class ArticleIndex:
             self.rejected += sign * parsed.rejected
             self.open_diagnostics += sign * sum(d.level != "info" for d in parsed.diagnostics)
 
-    def _remember(self, parsed: Parsed) -> None:
+    def _count_unused(self, key: str) -> None:
+        """Recount the full texts of one title key that no article uses (each is a warning)."""
+        texts, unused = self.texts_by_key.get(key, ()), 0
+        if texts:
+            for article_id in self.ids_by_key.get(key, ()):
+                used = self._body_source(self.winners[article_id])
+                unused += sum(rel != used for rel in texts)
+        self.unused += unused - self._unused.pop(key, 0)
+        if unused:
+            self._unused[key] = unused
+
+    def _remember(self, parsed: Parsed, changes: Changes) -> None:
         self.files[parsed.rel] = parsed
         self._count(parsed, +1)
         if parsed.article is not None:
             self.by_id.add(parsed.article.id, parsed.rel)
+            self.duplicates += len(self.by_id[parsed.article.id]) > 1
         if parsed.title_key is not None:
+            changes.keys.add(parsed.title_key)
             before = self._orphans(parsed.title_key)
             self.texts_by_key.add(parsed.title_key, parsed.rel)
             self.orphans += self._orphans(parsed.title_key) - before
@@ -224,18 +246,21 @@ class ArticleIndex:
             return
         self._count(old, -1)
         if old.article is not None:
+            self.duplicates -= len(self.by_id.get(old.article.id, ())) > 1
             self.by_id.discard(old.article.id, rel)
             changes.ids.add(old.article.id)
         if old.title_key is not None:
+            changes.keys.add(old.title_key)
             before = self._orphans(old.title_key)
             self.texts_by_key.discard(old.title_key, rel)
             self.orphans += self._orphans(old.title_key) - before
             changes.ids.update(self.ids_by_key.get(old.title_key, ()))
 
-    def _resolve(self, ids: Iterable[str]) -> None:
-        """Two files, one id: the file whose path sorts first wins."""
+    def _resolve(self, ids: Iterable[str], keys: set[str]) -> None:
+        """Two files, one id: the file whose path sorts first wins. `keys` gets the title keys involved."""
         for article_id in ids:
             if (old := self.winners.pop(article_id, None)) is not None:
+                keys.add(old.title_key)
                 before = self._orphans(old.title_key)
                 self.ids_by_key.discard(old.title_key, article_id)
                 self.orphans += self._orphans(old.title_key) - before
@@ -244,6 +269,7 @@ class ArticleIndex:
                 new = self.files[min(rels)].article
                 assert new is not None
                 self.winners[article_id] = new
+                keys.add(new.title_key)
                 before = self._orphans(new.title_key)
                 self.ids_by_key.add(new.title_key, article_id)
                 self.orphans += self._orphans(new.title_key) - before
@@ -293,28 +319,51 @@ class ArticleIndex:
         # sorting only what has something to say, not every path and id of the folder
         found = [d for rel in sorted(r for r, p in self.files.items() if p.diagnostics)
                  for d in self.files[rel].diagnostics]
-        for rels in (self.by_id[i] for i in sorted(i for i, rels in self.by_id.items() if len(rels) > 1)):
-            first = min(rels)
-            found += [Diagnostic(rel, "warning", f"ignored: same link as {first}, which is kept")
-                      for rel in sorted(rels) if rel != first]
-        for key, rels in sorted(self.texts_by_key.items()):
-            if not rels:
-                continue
-            if not self._has_article(key):
-                found += [Diagnostic(rel, "warning", "orphan text: first line "
-                                     f"{self.files[rel].first_line[:60]!r} is no article's title")
-                          for rel in sorted(rels)]
-                continue
-            for article_id in sorted(self.ids_by_key[key]):
-                article = self.winners[article_id]
-                used = self._body_source(article)
-                found += [Diagnostic(rel, "warning", f"ignored: {article.source} already has a full text")
-                          for rel in sorted(rels) if rel != used]
+        for article_id in sorted(i for i, rels in self.by_id.items() if len(rels) > 1):
+            found += self._duplicates(article_id)
+        for key in sorted(self.texts_by_key):
+            found += self._texts(key)
+        return found
+
+    def diagnostics_of(self, changes: Changes) -> list[Diagnostic]:
+        """What one refresh changed: the diagnostics of the files it read, and those it may have caused
+        elsewhere (a link now shared, a full text now orphan or unused)."""
+        found = [d for rel in sorted(changes.changed) if rel in self.files for d in self.files[rel].diagnostics]
+        for article_id in sorted(changes.ids):
+            found += self._duplicates(article_id)
+        for key in sorted(changes.keys):
+            found += self._texts(key)
+        return found
+
+    def _duplicates(self, article_id: str) -> list[Diagnostic]:
+        rels = self.by_id.get(article_id, ())
+        first = min(rels, default=None)
+        return [Diagnostic(rel, "warning", f"ignored: same link as {first}, which is kept")
+                for rel in sorted(rels) if rel != first]
+
+    def _texts(self, key: str) -> list[Diagnostic]:
+        rels = self.texts_by_key.get(key, ())
+        if not rels:
+            return []
+        if not self._has_article(key):
+            return [Diagnostic(rel, "warning", f"orphan text: first line {self.files[rel].first_line[:60]!r} is "
+                               "no article's title") for rel in sorted(rels)]
+        found = []
+        for article_id in sorted(self.ids_by_key[key]):
+            article = self.winners[article_id]
+            used = self._body_source(article)
+            found += [Diagnostic(rel, "warning", f"ignored: {article.source} already has a full text")
+                      for rel in sorted(rels) if rel != used]
         return found
 
     def counts(self) -> tuple[int, int]:
         """(rejected files, orphan texts), kept current by every change."""
         return self.rejected, self.orphans
+
+    def open_count(self) -> int:
+        """How many warnings and errors diagnostics() holds, kept current by every change (listing them all
+        after each edit would cost more than the edit)."""
+        return self.open_diagnostics + self.orphans + self.duplicates + self.unused
 
     def close(self) -> None:
         self.store.close()

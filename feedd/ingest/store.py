@@ -107,19 +107,20 @@ class Store:
         return read_whole(self._db, article, body_source)
 
     # -- what is published ---------------------------------------------------------------------------
-    def feed_fingerprints(self) -> dict[str, str]:
-        """Feed path → fingerprint of its published files."""
-        return dict(self._db.execute("SELECT path, fingerprint FROM feeds").fetchall())
+    def published_feeds(self) -> dict[str, tuple[str, int]]:
+        """Feed path → (fingerprint of its published files, how many items they show)."""
+        return {path: (fingerprint, shown) for path, fingerprint, shown in
+                self._db.execute("SELECT path, fingerprint, shown FROM feeds")}
 
-    def save_feed_fingerprints(self, fingerprints: dict[str, str | None]) -> None:
+    def save_published_feeds(self, feeds: dict[str, tuple[str, int] | None]) -> None:
         """Record what was published; None: the feed is gone."""
         with self._db:
             self._db.execute("BEGIN")
-            for path, value in fingerprints.items():
+            for path, value in feeds.items():
                 if value is None:
                     self._db.execute("DELETE FROM feeds WHERE path = ?", (path,))
                 else:
-                    self._db.execute("INSERT OR REPLACE INTO feeds VALUES (?, ?)", (path, value))
+                    self._db.execute("INSERT OR REPLACE INTO feeds VALUES (?, ?, ?)", (path, *value))
 
     def pages_fingerprint(self) -> str | None:
         """Of what index.html and feeds.opml show, as published."""
@@ -167,7 +168,7 @@ def _connect(path: str, key: str) -> sqlite3.Connection:
     # A restart reads every slim record, never the full records and bodies beside them: from this covering
     # index, not from the table (with a cold page cache, scanning the table reads every body from disk).
     db.execute("CREATE INDEX IF NOT EXISTS files_slim ON files (rel, record, digest)")
-    db.execute("CREATE TABLE IF NOT EXISTS feeds (path TEXT PRIMARY KEY, fingerprint TEXT)")
+    db.execute("CREATE TABLE IF NOT EXISTS feeds (path TEXT PRIMARY KEY, fingerprint TEXT, shown INTEGER)")
     return db
 
 

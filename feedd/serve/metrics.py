@@ -26,7 +26,7 @@ class Metrics:
                                 registry=self.registry)
 
     def record_build(self, report: BuildReport) -> None:
-        self.builds.labels("success" if report.ok else "failure").inc()
+        self.builds.labels("success" if report.ok else "held" if report.held else "failure").inc()
         self.build_seconds.observe(report.duration)
         for state, count in report.articles.items():
             self.articles.labels(state).set(count)

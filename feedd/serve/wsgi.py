@@ -21,9 +21,36 @@ from typing import Any
 from waitress.server import create_server
 from waitress.wasyncore import close_all, loop
 
+from feedd.errors import ConfigError
+
 CHANNEL_TIMEOUT = 15  # seconds an idle keep-alive connection stays open (closed within 15-20 s)
 REQUEST_TIMEOUT = 10  # seconds for a whole request to arrive once its first byte has (slowloris)
 LIMITS = {"connection_limit": 1000, "max_request_header_size": 64 * 1024, "max_request_body_size": 64 * 1024}
+
+
+def listen(host: str, port: int, backlog: int = 1024) -> socket.socket:
+    """The listening socket, bound before anything else runs: a busy port or a bad address is a one-line error
+    at start, never a traceback after a long first build."""
+    shown = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM,
+                                                             flags=socket.AI_PASSIVE)[0]
+    except (socket.gaierror, UnicodeError) as exc:
+        raise ConfigError(None, f"cannot listen on {shown}: {_reason(exc)}") from None
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(backlog)
+    except OSError as exc:
+        sock.close()
+        raise ConfigError(None, f"cannot listen on {shown}: {_reason(exc)}") from None
+    return sock
+
+
+def _reason(exc: Exception) -> str:
+    text = getattr(exc, "strerror", None) or str(exc)
+    return text[:1].lower() + text[1:]
 
 
 def serve(app: Callable, host: str, port: int, threads: int, stop: threading.Event,

@@ -87,7 +87,7 @@ def test_builds_accumulate_and_gauges_show_the_last_build(report, seeds_dir, tmp
     for path in seeds_dir.iterdir():
         if path.is_file():
             path.unlink()
-    empty = build(make_config(seeds_dir, tmp_path / "public"), now=NOW)
+    empty = build(make_config(seeds_dir, tmp_path / "public"), now=NOW, allow_mass_removal=True)
     metrics.record_build(empty)
     samples = scrape(metrics)
     assert value(samples, "feedd_builds_total", outcome="success") == 2
