@@ -22,6 +22,8 @@ MAX_IMAGES = 10
 MAX_TITLE = 1000
 MAX_EXCERPT = 5000
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)  # before it, a publication date is a placeholder (0001-01-01)
+MAX_AHEAD_YEARS = 10  # further ahead than this, a date is a typo, not an embargo
 # An ordinary absolute http(s) URL: ASCII host name, optional short port, no whitespace or control character.
 # Everything it matches passes the full check in Fields.url unchanged; anything else takes the full check.
 _PLAIN_URL = re.compile(r"[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9][A-Za-z0-9.-]*(?::[0-9]{1,4})?(?:[/?#][^\s\x00-\x1f]*)?")
@@ -33,8 +35,8 @@ _DOMAIN = re.compile(r"[^\W_](?:[\w-]*[^\W_])?(?:\.[^\W_](?:[\w-]*[^\W_])?)*")
 class Fields:
     """Collects the diagnostics of one article while its fields are parsed."""
 
-    def __init__(self, rel: str, tz: tzinfo) -> None:
-        self.rel, self.tz = rel, tz
+    def __init__(self, rel: str, tz: tzinfo, now: datetime | None = None) -> None:
+        self.rel, self.tz, self.now = rel, tz, now
         self.diagnostics: list[Diagnostic] = []
 
     def note(self, level: str, reason: str) -> None:
@@ -114,10 +116,26 @@ class Fields:
         if parsed.tzinfo is None:
             parsed = parsed.replace(tzinfo=self.tz)
         try:
-            return parsed.astimezone(UTC)
-        except (OverflowError, ValueError):
-            self.note("error", f"publishedDateTime: {text!r} is out of range; not published")
+            moment: datetime | None = parsed.astimezone(UTC)
+        except (OverflowError, ValueError):  # year 1 or 9999, moved past the ends of the calendar by its offset
+            moment = None
+        if (moment < EARLIEST) if moment else parsed.year < 1970:
+            self.note("error", f"publishedDateTime: {text!r} is before 1970; not published (a placeholder date? "
+                               "write when the article was published)")
             return None
+        if not moment or moment > _years_after(self.now or datetime.now(UTC), MAX_AHEAD_YEARS):
+            self.note("error", f"publishedDateTime: {text!r} is more than {MAX_AHEAD_YEARS} years ahead; not "
+                               "published (a typo? an embargo is the date it lifts, at most "
+                               f"{MAX_AHEAD_YEARS} years ahead)")
+            return None
+        return moment
+
+
+def _years_after(moment: datetime, years: int) -> datetime:
+    try:
+        return moment.replace(year=moment.year + years)
+    except ValueError:  # 29 February
+        return moment.replace(year=moment.year + years, day=28)
 
 
 def _kind(value: Any) -> str:
@@ -230,10 +248,13 @@ FIELDS: dict[str, Callable[[Fields, dict[str, Any]], Any]] = {
 }
 
 
-def to_article(rel: str, meta: dict[str, Any], tz: tzinfo, body: str | None = None
+def to_article(rel: str, meta: dict[str, Any], tz: tzinfo, body: str | None = None, now: datetime | None = None
                ) -> tuple[Article | None, list[Diagnostic]]:
-    """Front matter → Article, or None when a field required for publication is missing or invalid."""
-    f = Fields(rel, tz)
+    """Front matter → Article, or None when a field required for publication is missing or invalid.
+
+    `now` (default: the wall clock) is when the file is read: a date more than 10 years after it is refused.
+    """
+    f = Fields(rel, tz, now)
     values = {name: parse(f, meta) for name, parse in FIELDS.items()}
     for required, key in (("title", "title"), ("link", "webUrl")):
         if not values[required]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -15,6 +15,7 @@ from feedd.ingest.files import HANDLER
 from feedd.models import Article
 
 REL = "dir/a.md"
+NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)  # when the file is read
 BASE = {
     "title": '"A title"',
     "webUrl": '"https://example.com/a"',
@@ -28,11 +29,11 @@ def meta_of(yaml_text: str) -> dict:
     return meta
 
 
-def parse(tz: str = "UTC", extra: str = "", **fields):
+def parse(tz: str = "UTC", extra: str = "", now: datetime | None = None, **fields):
     """Front matter written as YAML (values are YAML text; None leaves the key out), read by feedd's loader."""
     values = {**BASE, **fields}
     text = "\n".join(f"{k}: {v}" for k, v in values.items() if v is not None) + "\n" + extra
-    return to_article(REL, meta_of(text), ZoneInfo(tz))
+    return to_article(REL, meta_of(text), ZoneInfo(tz), now=now or NOW)
 
 
 def ok(tz: str = "UTC", extra: str = "", **fields) -> Article:
@@ -114,13 +115,63 @@ def test_date_only_is_midnight_in_site_timezone_with_warning():
 
 @pytest.mark.parametrize("written", [
     "9999-12-31", "9999-12-31T23:59:59", "9999-12-31T23:59:59-01:00", "0001-01-01T00:00:00+01:00",
+    "0001-01-01T00:00:00Z", "10000-01-01T00:00:00Z", "2021-01-01T00:00:00+25:00", "2021-01-01T00:00:00+24:00",
+    "2016-12-31T23:59:60Z",
 ])
-def test_extreme_dates_are_fine_or_a_clean_error(written):
+def test_extreme_dates_are_a_clean_error(written):
+    """Issue 13 (7): year 1 became `Mon, 01 Jan 1 00:00:00 +0000` in RSS, which feedparser reads as 2001."""
     article, diagnostics = parse(tz="Europe/Paris", publishedDateTime=written)
-    if article is None:
-        assert any(e.startswith("publishedDateTime:") for e in said(diagnostics, "error"))
+    assert article is None
+    errors = said(diagnostics, "error")
+    assert len(errors) == 1 and errors[0].startswith("publishedDateTime:") and "not published" in errors[0]
+
+
+@pytest.mark.parametrize("written", [
+    "0001-01-01T00:00:00Z", "0001-01-01T00:00:00+05:00", "0999-12-31T23:59:59Z", "1900-01-01", "1969-12-31T23:59:59Z",
+    "1970-01-01T00:30:00+01:00", "1970-01-01T00:59:59",
+])
+def test_date_before_1970_is_an_error_naming_the_value_and_the_fix(written):
+    article, diagnostics = parse(tz="Europe/Paris", publishedDateTime=written)
+    assert article is None
+    assert [e for e in said(diagnostics, "error") if "1970" in e] == [
+        f"publishedDateTime: {written!r} is before 1970; not published (a placeholder date? write when the "
+        "article was published)"]
+
+
+@pytest.mark.parametrize("written", ["1970-01-01T00:00:00Z", "1970-01-01T01:00:00+01:00", "1970-01-01T01:00:00"])
+def test_1970_is_the_earliest_date(written):
+    assert ok(tz="Europe/Paris", publishedDateTime=written).published_at == datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("now, written, kept", [
+    (NOW, "2036-11-22T12:00:00Z", True),  # ten years ahead to the second: an embargo
+    (NOW, "2036-11-22T12:00:01Z", False),
+    (NOW, "2036-11-22T13:00:00+01:00", True),
+    (NOW, "2036-11-22", True),
+    (NOW, "2036-11-23", False),
+    (NOW, "2999-01-01T00:00:00Z", False),
+    (NOW, "9999-12-31T23:59:59-01:00", False),  # past the end of the calendar in UTC
+    (datetime(2028, 2, 29, tzinfo=UTC), "2038-02-28T00:00:00Z", True),  # 29 February: ten years on is the 28th
+    (datetime(2028, 2, 29, tzinfo=UTC), "2038-03-01T00:00:00Z", False),
+    (datetime(2100, 1, 1, tzinfo=UTC), "2099-01-01T00:00:00Z", True),  # judged from now, not from 2026
+])
+def test_more_than_ten_years_ahead_is_an_error_not_an_embargo(now, written, kept):
+    article, diagnostics = parse(now=now, publishedDateTime=written)
+    if kept:
+        assert article is not None and said(diagnostics, "error") == []
     else:
-        assert article.published_at.year in (1, 9999)
+        assert article is None
+        assert said(diagnostics, "error") == [
+            f"publishedDateTime: {written!r} is more than 10 years ahead; not published (a typo? an embargo is "
+            "the date it lifts, at most 10 years ahead)"]
+
+
+def test_ten_years_ahead_is_judged_by_the_clock_when_no_time_is_given():
+    meta = meta_of("title: T\nwebUrl: https://e.com/x\npublishedDateTime: 2999-01-01T00:00:00Z\n")
+    assert to_article(REL, meta, UTC)[0] is None
+    soon = (datetime.now(UTC) + timedelta(days=9 * 365)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    meta = meta_of(f"title: T\nwebUrl: https://e.com/x\npublishedDateTime: {soon}\n")
+    assert to_article(REL, meta, UTC)[0] is not None
 
 
 # --- links ----------------------------------------------------------------------------------------------
