@@ -31,6 +31,8 @@ import pytest
 from lxml import etree
 
 import feedd.ingest.parse
+from feedd.feeds.selection import slug
+from feedd.ingest.urls import domain_url
 from feedd.pipeline import Builder, build
 from tests.helpers import NOW, SEEDS, load_corpus, make_config
 from tests.hostile import CASES, SECRET, Case, fm, write_corpus
@@ -112,7 +114,9 @@ def site() -> Site:
         shutil.copytree(SEEDS, warm / "articles")
         build(make_config(warm / "articles", warm / "public", defaults={"content": "full"}), now=NOW)
         ZoneInfo("UTC")
-        for codec in ("utf-8-sig", "utf-16", "utf-16-le", "utf-16-be", "cp1252", "latin-1"):
+        slug("Bücher")  # text_unidecode, and idna's UTS 46 tables and the punycode codec
+        domain_url.__wrapped__("bücher.example")
+        for codec in ("utf-8-sig", "utf-16", "utf-16-le", "utf-16-be", "cp1252", "latin-1", "punycode"):
             codecs.lookup(codec)
 
         def whole_build() -> dict:
