@@ -23,6 +23,7 @@ MAX_IMAGES = 10
 MAX_TITLE = 1000
 MAX_EXCERPT = 5000
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_LONG_YEAR = re.compile(r"[+-]?\d{5,}-")
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)  # before it, a publication date is a placeholder (0001-01-01)
 MAX_AHEAD_YEARS = 10  # further ahead than this, a date is a typo, not an embargo
 # An ordinary absolute http(s) URL that is already valid RFC 3986: ASCII host name, optional short port, only
@@ -112,7 +113,7 @@ class Fields:
         try:
             parsed = datetime.fromisoformat(text)
         except ValueError as exc:
-            self.note("error", f"publishedDateTime: invalid {text[:40]!r} ({exc}); not published")
+            self.note("error", f"publishedDateTime: invalid {text[:40]!r} ({_invalid(text, exc)}); not published")
             return None
         if _DATE_ONLY.match(text):
             self.note("warning", f"publishedDateTime: {text} has no time; using midnight in the site time zone")
@@ -133,6 +134,13 @@ class Fields:
                                f"{MAX_AHEAD_YEARS} years ahead)")
             return None
         return moment
+
+
+def _invalid(text: str, exc: ValueError) -> str:
+    """What is wrong with a date datetime refuses, in the publisher's terms where Python's are obscure."""
+    if _LONG_YEAR.match(text):
+        return "a year past 9999"
+    return "an offset of 24 hours or more" if str(exc).startswith("offset must be") else str(exc)
 
 
 def _years_after(moment: datetime, years: int) -> datetime:

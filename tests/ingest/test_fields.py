@@ -128,6 +128,18 @@ def test_extreme_dates_are_a_clean_error(written):
     assert len(errors) == 1 and errors[0].startswith("publishedDateTime:") and "not published" in errors[0]
 
 
+@pytest.mark.parametrize("written, why", [
+    ("10000-01-01T00:00:00Z", "a year past 9999"), ("+12021-01-01", "a year past 9999"),
+    ("2021-01-01T00:00:00+25:00", "an offset of 24 hours or more"),
+    ("2021-01-01T00:00:00-24:00", "an offset of 24 hours or more"),
+    ("2016-12-31T23:59:60Z", "second must be in 0..59"),  # a leap second: datetime has no second 60
+])
+def test_invalid_dates_say_what_is_wrong(written, why):
+    article, diagnostics = parse(publishedDateTime=f"'{written}'")
+    assert article is None
+    assert said(diagnostics, "error") == [f"publishedDateTime: invalid {written!r} ({why}); not published"]
+
+
 @pytest.mark.parametrize("written", [
     "0001-01-01T00:00:00Z", "0001-01-01T00:00:00+05:00", "0999-12-31T23:59:59Z", "1900-01-01", "1969-12-31T23:59:59Z",
     "1970-01-01T00:30:00+01:00", "1970-01-01T00:59:59",
