@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from pathlib import Path
+
+import feedparser
 
 from feedd.config import Config, validate_config
 from feedd.feeds.membership import Membership
@@ -68,3 +72,48 @@ def plan_all(config: Config, articles: Iterable[Article], now: datetime) -> list
     membership = Membership(config, now)
     membership.add_all(articles)
     return [membership.plan(key) for key in membership.keys()]
+
+
+# --- what a feed may carry: URLs and dates every reader and validator accepts (issue 13, points 7 and 8) -----
+
+URI_CHARS = re.compile(r"(?:[A-Za-z0-9._~!$&'()*+,;=:@/?-]|%[0-9A-Fa-f]{2})*")  # RFC 3986 path, query, fragment
+USERINFO = re.compile(r"(?:[A-Za-z0-9._~!$&'()*+,;=:-]|%[0-9A-Fa-f]{2})*")
+RFC822 = re.compile(r"(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d\d (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) "
+                    r"(\d{4}) \d\d:\d\d:\d\d [+-]\d{4}")
+RFC3339 = re.compile(r"(\d{4})-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)")
+
+
+def url_problem(url: str) -> str | None:
+    """Why url is not an absolute http(s) URL that RFC 3986 accepts as it is (entry ids are urn:uuid)."""
+    if re.fullmatch(r"urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", url):
+        return None
+    match = re.fullmatch(r"(?i:https?)://(?:([^/?#@]*)@)?([^/?#@]+)([^#]*)(?:#(.*))?", url, re.DOTALL)
+    if not match:
+        return "not an absolute http(s) URL"
+    userinfo, host, rest, fragment = match.groups()
+    if userinfo is not None and not USERINFO.fullmatch(userinfo):
+        return "user name"
+    if not re.fullmatch(r"(?:[A-Za-z0-9._~-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]*)?", host):
+        return "host"
+    if not URI_CHARS.fullmatch(rest) or (fragment is not None and not URI_CHARS.fullmatch(fragment)):
+        return "a character RFC 3986 does not allow"
+    return None
+
+
+def date_problem(name: str, text: str) -> str | None:
+    """Why a feed's date is not one RFC 822 (RSS) or RFC 3339 (Atom, JSON Feed) and feed readers accept."""
+    if name in ("pubDate", "lastBuildDate"):
+        if not (match := RFC822.fullmatch(text)):
+            return "not RFC 822 with a 4-digit year"
+        moment = parsedate_to_datetime(text)
+        if moment.strftime("%a") != match.group(1):
+            return "wrong day of the week"
+        year = int(match.group(3))
+    else:
+        if not (match := RFC3339.fullmatch(text)):
+            return "not RFC 3339"
+        year = int(match.group(1))
+    parsed = feedparser.datetimes._parse_date(text)  # what readers make of it: year 1 was read as 2001
+    if year < 1970 or parsed is None or parsed.tm_year != year:
+        return f"year {year}, read as {parsed and parsed.tm_year}"
+    return None

@@ -31,8 +31,10 @@ import pytest
 from lxml import etree
 
 import feedd.ingest.parse
+from feedd.feeds.selection import slug
+from feedd.ingest.urls import domain_url
 from feedd.pipeline import Builder, build
-from tests.helpers import NOW, SEEDS, load_corpus, make_config
+from tests.helpers import NOW, SEEDS, date_problem, load_corpus, make_config, url_problem
 from tests.hostile import CASES, SECRET, Case, fm, write_corpus
 
 NOBODY = 65534
@@ -112,7 +114,9 @@ def site() -> Site:
         shutil.copytree(SEEDS, warm / "articles")
         build(make_config(warm / "articles", warm / "public", defaults={"content": "full"}), now=NOW)
         ZoneInfo("UTC")
-        for codec in ("utf-8-sig", "utf-16", "utf-16-le", "utf-16-be", "cp1252", "latin-1"):
+        slug("Bücher")  # text_unidecode, and idna's UTS 46 tables and the punycode codec
+        domain_url.__wrapped__("bücher.example")
+        for codec in ("utf-8-sig", "utf-16", "utf-16-le", "utf-16-be", "cp1252", "latin-1", "punycode"):
             codecs.lookup(codec)
 
         def whole_build() -> dict:
@@ -221,6 +225,96 @@ def test_topics_capped_deduplicated_and_rendered_once(site):
     assert len(items["https://hostile.example/ten-thousand-topics"]["tags"]) == 50
     assert items["https://hostile.example/duplicate-topics"]["tags"] == ["AI Hardware", "AI"]
     assert len(items["https://hostile.example/thousands-of-related"]["_feedd"]["related"]) == 20
+
+
+# --- every URL and every date a feed carries -----------------------------------------------------------------
+
+XML_URLS = {"link", "uri", "docs", "icon", "logo", "url", "id", "guid"}  # elements whose text is a URL
+JSON_URLS = {"url", "feed_url", "home_page_url", "image", "icon", "favicon", "id"}
+DATES = {"pubDate", "lastBuildDate", "updated", "published", "date_published", "date_modified"}
+
+
+def feed_values(path: Path) -> tuple[list[str], list[tuple[str, str]]]:
+    """Every URL and every (field, date) in an RSS, Atom or JSON Feed file."""
+    urls, dates = [], []
+    if path.suffix == ".json":
+        def walk(value: Any, key: str | None = None) -> None:
+            if isinstance(value, dict):
+                for k, v in value.items():
+                    walk(v, k)
+            elif isinstance(value, list):
+                for v in value:
+                    walk(v, key)
+            elif key in JSON_URLS:
+                urls.append(value)
+            elif key in DATES:
+                dates.append((key, value))
+        walk(json.loads(path.read_bytes()))
+        return urls, dates
+    for el in etree.fromstring(path.read_bytes()).iter():
+        if not isinstance(el.tag, str):
+            continue
+        urls.extend(el.get(attr) for attr in ("href", "url", "uri", "src") if el.get(attr) is not None)
+        name = etree.QName(el).localname
+        if name in XML_URLS and el.text and el.text.strip() and not len(el):
+            urls.append(el.text.strip())
+        elif name in DATES:
+            dates.append((name, el.text))
+    return urls, dates
+
+
+def test_every_url_and_date_in_every_feed_is_valid(site):
+    """Issue 13 (7, 8): `0001-01-01` gave `Mon, 01 Jan 1` (feedparser: 2001); `"><script>` went out raw."""
+    checked_urls = checked_dates = 0
+    for path in site.outputs():
+        if path.suffix not in (".rss", ".atom", ".json"):
+            continue
+        urls, dates = feed_values(path)
+        for url in urls:
+            assert url_problem(url) is None, (path.relative_to(site.output), url, url_problem(url))
+        for name, text in dates:
+            assert date_problem(name, text) is None, (path.relative_to(site.output), name, text)
+        checked_urls, checked_dates = checked_urls + len(urls), checked_dates + len(dates)
+    assert checked_urls > 1000 and checked_dates > 500
+    items = site.items()
+    assert items["https://hostile.example/year-1970"]["date_published"] == "1970-01-01T00:00:00Z"
+    bad = items["https://hostile.example/bad-urls"]
+    assert bad["image"] == "https://cdn.example/a%20b.jpg"
+    assert bad["authors"] == [{"name": "Bücher", "url": "https://xn--bcher-kva.example/"}]
+    assert bad["_feedd"]["related"] == [{"title": "Ok", "url": "https://r.example/%C3%BC"}]
+    provider = json.loads((site.output / "feeds/providers/bucher-example.json").read_text(encoding="utf-8"))
+    assert provider["icon"] == "https://cdn.example/%22logo%22.png"
+
+
+def test_feedd_check_names_each_bad_date_and_url(tmp_path):
+    """What the build refuses or repairs, `feedd check` prints as `path: level: reason` (exit 1 on the errors)."""
+    from click.testing import CliRunner
+
+    from feedd.cli import main
+
+    ids = {"year-one", "year-one-offset", "year-999", "year-1969", "far-future", "year-9999", "year-9999-offset",
+           "year-10000", "offset-25h", "html-link", "space-link", "iri-link", "idn-link", "backslash-link", "tab-link",
+           "markup-host-link", "bad-urls"}
+    cases = [c for c in CASES if c.id in ids]
+    assert len(cases) == len(ids)
+    articles = tmp_path / "articles"
+    articles.mkdir()
+    write_corpus(articles, cases)
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:  # the CLI points the root logger at CliRunner's throw-away streams
+        result = CliRunner().invoke(main, ["check", "-v", "--articles", str(articles), "--output",
+                                           str(tmp_path / "out"), "--state", str(tmp_path / "state")])
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+    assert result.exit_code == 1, result.output
+    lines = result.output.splitlines()
+    for case in cases:
+        assert any(line.startswith(f"{case.rel}: ") and case.diagnostic in line for line in lines), (case.id, lines)
+    assert "far-future.md: error: publishedDateTime: '2999-01-01T00:00:00Z' is more than 10 years ahead" \
+        in result.output
+    assert not (tmp_path / "out").exists()
 
 
 # --- races: files that vanish or change between listing and reading ------------------------------------------

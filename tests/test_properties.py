@@ -1,6 +1,7 @@
 """Property tests: for any front matter and any article folder, a build never raises, every feed it writes
-parses (lxml, feedparser, JSON Feed 1.1), ids are unique within each feed, every link is absolute, a
-rebuild writes nothing, and an incremental build gives the bytes a full build gives."""
+parses (lxml, feedparser, JSON Feed 1.1), ids are unique within each feed, every link is an absolute URL
+RFC 3986 accepts and every date one RFC 822 / RFC 3339 and readers accept, a rebuild writes nothing, and an
+incremental build gives the bytes a full build gives."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ import shutil
 import tempfile
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import feedparser
 import pytest
@@ -23,7 +23,7 @@ from lxml import html as lxml_html
 
 from feedd.errors import ConfigError
 from feedd.pipeline import Builder, build
-from tests.helpers import NOW, make_config
+from tests.helpers import NOW, date_problem, make_config, url_problem
 
 # FEEDD_PROPERTY_SCALE=20 runs twenty times the examples, randomly: for a local bug hunt, not for CI.
 SCALE = int(os.environ.get("FEEDD_PROPERTY_SCALE", "1"))
@@ -265,10 +265,13 @@ def snapshot(folder: Path, with_times: bool = False) -> dict:
 
 
 def is_absolute(url: str | None) -> bool:
-    if not url:
-        return False
-    parts = urlsplit(url)
-    return parts.scheme in ("http", "https") and bool(parts.hostname) and not any(c.isspace() for c in url)
+    """An absolute http(s) URL that RFC 3986 accepts as it is."""
+    return bool(url) and url_problem(url) is None  # type: ignore[arg-type]
+
+
+def check_dates(rel: str, dates: list[tuple[str, str]]) -> None:
+    assert all(date_problem(name, text) is None for name, text in dates), \
+        (rel, [(name, text, date_problem(name, text)) for name, text in dates if date_problem(name, text)])
 
 
 def check_xml_feed(rel: str, data: bytes) -> None:
@@ -293,6 +296,8 @@ def check_xml_feed(rel: str, data: bytes) -> None:
     assert len(guids) == len(set(guids)), (rel, guids)
     assert all(is_absolute(u) for u in links), (rel, [u for u in links if not is_absolute(u)])
     assert len(parsed.entries) == len(guids), rel
+    check_dates(rel, [(etree.QName(e).localname, e.text) for e in root.iter() if isinstance(e.tag, str)
+                      and etree.QName(e).localname in ("pubDate", "lastBuildDate", "updated", "published")])
 
 
 def check_json_feed(rel: str, data: bytes) -> None:
@@ -314,6 +319,7 @@ def check_json_feed(rel: str, data: bytes) -> None:
         for key in ("date_published", "date_modified"):
             if key in item:
                 assert datetime.fromisoformat(item[key]).tzinfo is not None, (rel, item[key])
+                check_dates(rel, [(key, item[key])])
         assert isinstance(item.get("tags", []), list) and all(isinstance(t, str) for t in item.get("tags", []))
         links += [item.get("url")] + [item[k] for k in ("image", "external_url") if k in item]
         for author in item.get("authors", []):

@@ -20,6 +20,7 @@ from feedgen.util import xml_elem
 from feedd.config import Config
 from feedd.feeds.selection import slug
 from feedd.ingest.text import body_html
+from feedd.ingest.urls import domain_url
 from feedd.layout import MEDIA_TYPES, PREVIEW
 from feedd.models import Article, Family, FeedKey, FeedSpec
 
@@ -155,8 +156,8 @@ def _entry(fg: FeedGenerator, site: SiteInfo, spec: FeedSpec, a: Article) -> Non
         fe.content(body_html(a.body), type="html")
     if a.provider:
         author = {"name": a.provider.name}
-        if a.provider.domain:
-            author["uri"] = f"https://{a.provider.domain}/"
+        if a.provider.domain and (home := domain_url(a.provider.domain)):  # IDNA: a non-ASCII name is no URI
+            author["uri"] = home
         fe.author(author)
         fe.dc.dc_creator(a.provider.name)
         if source := site.source_of(a):
@@ -209,8 +210,8 @@ def _json_item(spec: FeedSpec, a: Article) -> dict:
     item["date_published"] = item["date_modified"] = _rfc3339(a.published_at)
     if a.provider:
         author = {"name": a.provider.name}
-        if a.provider.domain:
-            author["url"] = f"https://{a.provider.domain}/"
+        if a.provider.domain and (home := domain_url(a.provider.domain)):
+            author["url"] = home
         item["authors"] = [author]
     if a.topics:
         item["tags"] = list(a.topics)

@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from feedd.ingest.text import one_line, repair
+from feedd.ingest.urls import URI_CHARS, clean_url, domain_url, only_non_ascii_encoded
 from feedd.ingest.yamlload import YamlBool, YamlFloat, YamlInt
 from feedd.models import Article, Diagnostic, Image, Provider, Related
 
@@ -22,9 +23,14 @@ MAX_IMAGES = 10
 MAX_TITLE = 1000
 MAX_EXCERPT = 5000
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-# An ordinary absolute http(s) URL: ASCII host name, optional short port, no whitespace or control character.
-# Everything it matches passes the full check in Fields.url unchanged; anything else takes the full check.
-_PLAIN_URL = re.compile(r"[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9][A-Za-z0-9.-]*(?::[0-9]{1,4})?(?:[/?#][^\s\x00-\x1f]*)?")
+_LONG_YEAR = re.compile(r"[+-]?\d{5,}-")
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)  # before it, a publication date is a placeholder (0001-01-01)
+MAX_AHEAD_YEARS = 10  # further ahead than this, a date is a typo, not an embargo
+# An ordinary absolute http(s) URL that is already valid RFC 3986: ASCII host name, optional short port, only
+# characters a URI allows. Everything it matches passes the full check in Fields.url unchanged; anything else
+# takes the full check. Possessive quantifiers: a long URL with a bad character at its end fails in linear time.
+_PLAIN_URL = re.compile(r"[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9][A-Za-z0-9.-]*+(?::[0-9]{1,4})?"
+                        rf"(?:[/?](?:{URI_CHARS}++|%[0-9A-Fa-f]{{2}})*+)?(?:#(?:{URI_CHARS}++|%[0-9A-Fa-f]{{2}})*+)?")
 _MISSING = object()  # `published` absent, unlike `published:` written with no value
 # A host name (letters of any script, digits, inner `-` or `_`, dot-separated): the domain becomes https://<domain>/.
 _DOMAIN = re.compile(r"[^\W_](?:[\w-]*[^\W_])?(?:\.[^\W_](?:[\w-]*[^\W_])?)*")
@@ -33,9 +39,10 @@ _DOMAIN = re.compile(r"[^\W_](?:[\w-]*[^\W_])?(?:\.[^\W_](?:[\w-]*[^\W_])?)*")
 class Fields:
     """Collects the diagnostics of one article while its fields are parsed."""
 
-    def __init__(self, rel: str, tz: tzinfo) -> None:
-        self.rel, self.tz = rel, tz
+    def __init__(self, rel: str, tz: tzinfo, now: datetime | None = None) -> None:
+        self.rel, self.tz, self.now = rel, tz, now
         self.diagnostics: list[Diagnostic] = []
+        self.link_as_written: str | None = None  # the article's link before any percent-encoding: its id's source
 
     def note(self, level: str, reason: str) -> None:
         self.diagnostics.append(Diagnostic(self.rel, level, reason))  # type: ignore[arg-type]
@@ -59,21 +66,21 @@ class Fields:
         return cleaned or None
 
     def url(self, name: str, value: Any) -> str | None:
+        """An absolute http(s) URL valid per RFC 3986: what it cannot hold percent-encoded, else None."""
         if value is None or value == "":
             return None
         text = value.strip() if isinstance(value, str) else None
         if text and _PLAIN_URL.fullmatch(text):
             return text
-        try:
-            parts = urlsplit(text) if text else None
-            _ = parts and parts.port  # a port not a number in 0-65535 raises here, not later in article_id
-        except ValueError:
-            parts = None
-        if not parts or parts.scheme.lower() not in ("http", "https") or not parts.hostname \
-                or any(c.isspace() or ord(c) < 32 for c in text or ""):
-            self.note("warning", f"{name}: {str(value)[:80]!r} is not an absolute http(s) URL; ignored")
-            return None
-        return text
+        url, problem = clean_url(text) if text else (None, "")
+        shown = repr(str(value)[:80])
+        if url is None:
+            what = f"is not a valid URL ({problem})" if problem else "is not an absolute http(s) URL"
+            self.note("warning", f"{name}: {shown} {what}; ignored")
+        elif url != text:
+            self.note("info" if only_non_ascii_encoded(text) else "warning",  # type: ignore[arg-type]
+                      f"{name}: {shown} percent-encoded as {url[:120]!r}")
+        return url
 
     def number(self, name: str, value: Any) -> float | None:
         if value is None or isinstance(value, YamlBool):
@@ -106,7 +113,7 @@ class Fields:
         try:
             parsed = datetime.fromisoformat(text)
         except ValueError as exc:
-            self.note("error", f"publishedDateTime: invalid {text[:40]!r} ({exc}); not published")
+            self.note("error", f"publishedDateTime: invalid {text[:40]!r} ({_invalid(text, exc)}); not published")
             return None
         if _DATE_ONLY.match(text):
             self.note("warning", f"publishedDateTime: {text} has no time; using midnight in the site time zone")
@@ -114,10 +121,33 @@ class Fields:
         if parsed.tzinfo is None:
             parsed = parsed.replace(tzinfo=self.tz)
         try:
-            return parsed.astimezone(UTC)
-        except (OverflowError, ValueError):
-            self.note("error", f"publishedDateTime: {text!r} is out of range; not published")
+            moment: datetime | None = parsed.astimezone(UTC)
+        except (OverflowError, ValueError):  # year 1 or 9999, moved past the ends of the calendar by its offset
+            moment = None
+        if (moment < EARLIEST) if moment else parsed.year < 1970:
+            self.note("error", f"publishedDateTime: {text!r} is before 1970; not published (a placeholder date? "
+                               "write when the article was published)")
             return None
+        if not moment or moment > _years_after(self.now or datetime.now(UTC), MAX_AHEAD_YEARS):
+            self.note("error", f"publishedDateTime: {text!r} is more than {MAX_AHEAD_YEARS} years ahead; not "
+                               "published (a typo? an embargo is the date it lifts, at most "
+                               f"{MAX_AHEAD_YEARS} years ahead)")
+            return None
+        return moment
+
+
+def _invalid(text: str, exc: ValueError) -> str:
+    """What is wrong with a date datetime refuses, in the publisher's terms where Python's are obscure."""
+    if _LONG_YEAR.match(text):
+        return "a year past 9999"
+    return "an offset of 24 hours or more" if str(exc).startswith("offset must be") else str(exc)
+
+
+def _years_after(moment: datetime, years: int) -> datetime:
+    try:
+        return moment.replace(year=moment.year + years)
+    except ValueError:  # 29 February
+        return moment.replace(year=moment.year + years, day=28)
 
 
 def _kind(value: Any) -> str:
@@ -186,7 +216,7 @@ def _provider(f: Fields, value: Any) -> Provider | None:
     domain = f.text("provider.domain", value.get("domain"), limit=200)
     if domain:
         domain = domain.lower().removeprefix("www.")
-        if not _DOMAIN.fullmatch(domain):
+        if not _DOMAIN.fullmatch(domain) or not domain_url(domain):
             f.note("warning", f"provider.domain: {domain[:80]!r} is not a host name; ignored")
             domain = None
     if not (name or domain):
@@ -212,10 +242,19 @@ def _related(f: Fields, value: Any) -> tuple[Related, ...]:
     return tuple(related)
 
 
+def _link(f: Fields, meta: dict[str, Any]) -> str | None:
+    """webUrl, else originalUrl; the link as written is kept for the id, so encoding it never changes an id."""
+    for key in ("webUrl", "originalUrl"):
+        if link := f.url(key, meta.get(key)):
+            f.link_as_written = meta[key].strip()
+            return link
+    return None
+
+
 # The one table: article attribute → how to read it from front matter.
 FIELDS: dict[str, Callable[[Fields, dict[str, Any]], Any]] = {
     "title": lambda f, m: f.text("title", m.get("title")),
-    "link": lambda f, m: f.url("webUrl", m.get("webUrl")) or f.url("originalUrl", m.get("originalUrl")),
+    "link": _link,
     "published": lambda f, m: f.flag(m.get("published", _MISSING)),
     "published_at": lambda f, m: f.when(m.get("publishedDateTime")),
     "excerpt": lambda f, m: f.text("excerpt", m.get("excerpt"), limit=MAX_EXCERPT),
@@ -230,14 +269,18 @@ FIELDS: dict[str, Callable[[Fields, dict[str, Any]], Any]] = {
 }
 
 
-def to_article(rel: str, meta: dict[str, Any], tz: tzinfo, body: str | None = None
+def to_article(rel: str, meta: dict[str, Any], tz: tzinfo, body: str | None = None, now: datetime | None = None
                ) -> tuple[Article | None, list[Diagnostic]]:
-    """Front matter → Article, or None when a field required for publication is missing or invalid."""
-    f = Fields(rel, tz)
+    """Front matter → Article, or None when a field required for publication is missing or invalid.
+
+    `now` (default: the wall clock) is when the file is read: a date more than 10 years after it is refused.
+    """
+    f = Fields(rel, tz, now)
     values = {name: parse(f, meta) for name, parse in FIELDS.items()}
     for required, key in (("title", "title"), ("link", "webUrl")):
         if not values[required]:
             f.note("error", f"{key}: missing or invalid; not published")
     if not (values["title"] and values["link"] and values["published_at"]):
         return None, f.diagnostics
-    return Article(id=article_id(values["link"], rel), source=rel, body=body or None, **values), f.diagnostics
+    link_id = article_id(f.link_as_written or values["link"], rel)
+    return Article(id=link_id, source=rel, body=body or None, **values), f.diagnostics

@@ -28,7 +28,7 @@ from feedd.ingest.parse import Parsed, parse_entry
 from feedd.models import Article, Diagnostic, Provider
 
 log = logging.getLogger("feedd")
-SCHEMA = 3  # raise when parsing or the tables change: every index made before is then started over
+SCHEMA = 4  # raise when parsing or the tables change: every index made before is then started over
 IN_MEMORY = ":memory:"
 UNREADABLE = (pickle.UnpicklingError, AttributeError, TypeError, ValueError, EOFError, sqlite3.DatabaseError)
 

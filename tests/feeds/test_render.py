@@ -416,6 +416,17 @@ def test_json_feed_item_fields():
     assert "content_html" not in summary
 
 
+@pytest.mark.parametrize("domain, home", [
+    ("wired.com", "https://wired.com/"), ("bücher.example", "https://xn--bcher-kva.example/"),
+    ("例え.jp", "https://xn--r8jz45g.jp/"), ("exa_mple.例え.jp", None),  # IDNA refuses it: no author URL at all
+])
+def test_provider_home_page_is_a_uri_even_for_a_non_ascii_domain(domain, home):
+    """Issue 13 (8): the domain became `https://bücher.example/`, an IRI, where RSS, Atom and JSON Feed want a URI."""
+    a = rich(provider=Provider("Bücher", domain))
+    assert atom([a]).find("atom:entry", NS).findtext("atom:author/atom:uri", namespaces=NS) == home
+    assert jsonfeed([a])["items"][0]["authors"][0].get("url") == home
+
+
 def test_json_date_is_utc_with_z_whatever_the_input_zone():
     shanghai = datetime(2021, 1, 21, 20, 6, tzinfo=UTC).astimezone(ZoneInfo("Asia/Shanghai"))
     item = jsonfeed([article(1, published_at=shanghai)])["items"][0]

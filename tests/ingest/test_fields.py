@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from datetime import UTC, datetime
+import time
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -13,8 +14,10 @@ from feedd.ingest import fields
 from feedd.ingest.fields import MAX_RELATED, MAX_TITLE, MAX_TOPICS, article_id, to_article
 from feedd.ingest.files import HANDLER
 from feedd.models import Article
+from tests.helpers import load_corpus, make_config
 
 REL = "dir/a.md"
+NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)  # when the file is read
 BASE = {
     "title": '"A title"',
     "webUrl": '"https://example.com/a"',
@@ -28,11 +31,11 @@ def meta_of(yaml_text: str) -> dict:
     return meta
 
 
-def parse(tz: str = "UTC", extra: str = "", **fields):
+def parse(tz: str = "UTC", extra: str = "", now: datetime | None = None, **fields):
     """Front matter written as YAML (values are YAML text; None leaves the key out), read by feedd's loader."""
     values = {**BASE, **fields}
     text = "\n".join(f"{k}: {v}" for k, v in values.items() if v is not None) + "\n" + extra
-    return to_article(REL, meta_of(text), ZoneInfo(tz))
+    return to_article(REL, meta_of(text), ZoneInfo(tz), now=now or NOW)
 
 
 def ok(tz: str = "UTC", extra: str = "", **fields) -> Article:
@@ -114,13 +117,75 @@ def test_date_only_is_midnight_in_site_timezone_with_warning():
 
 @pytest.mark.parametrize("written", [
     "9999-12-31", "9999-12-31T23:59:59", "9999-12-31T23:59:59-01:00", "0001-01-01T00:00:00+01:00",
+    "0001-01-01T00:00:00Z", "10000-01-01T00:00:00Z", "2021-01-01T00:00:00+25:00", "2021-01-01T00:00:00+24:00",
+    "2016-12-31T23:59:60Z",
 ])
-def test_extreme_dates_are_fine_or_a_clean_error(written):
+def test_extreme_dates_are_a_clean_error(written):
+    """Issue 13 (7): year 1 became `Mon, 01 Jan 1 00:00:00 +0000` in RSS, which feedparser reads as 2001."""
     article, diagnostics = parse(tz="Europe/Paris", publishedDateTime=written)
-    if article is None:
-        assert any(e.startswith("publishedDateTime:") for e in said(diagnostics, "error"))
+    assert article is None
+    errors = said(diagnostics, "error")
+    assert len(errors) == 1 and errors[0].startswith("publishedDateTime:") and "not published" in errors[0]
+
+
+@pytest.mark.parametrize("written, why", [
+    ("10000-01-01T00:00:00Z", "a year past 9999"), ("+12021-01-01", "a year past 9999"),
+    ("2021-01-01T00:00:00+25:00", "an offset of 24 hours or more"),
+    ("2021-01-01T00:00:00-24:00", "an offset of 24 hours or more"),
+    ("2016-12-31T23:59:60Z", "second must be in 0..59"),  # a leap second: datetime has no second 60
+])
+def test_invalid_dates_say_what_is_wrong(written, why):
+    article, diagnostics = parse(publishedDateTime=f"'{written}'")
+    assert article is None
+    assert said(diagnostics, "error") == [f"publishedDateTime: invalid {written!r} ({why}); not published"]
+
+
+@pytest.mark.parametrize("written", [
+    "0001-01-01T00:00:00Z", "0001-01-01T00:00:00+05:00", "0999-12-31T23:59:59Z", "1900-01-01", "1969-12-31T23:59:59Z",
+    "1970-01-01T00:30:00+01:00", "1970-01-01T00:59:59",
+])
+def test_date_before_1970_is_an_error_naming_the_value_and_the_fix(written):
+    article, diagnostics = parse(tz="Europe/Paris", publishedDateTime=written)
+    assert article is None
+    assert [e for e in said(diagnostics, "error") if "1970" in e] == [
+        f"publishedDateTime: {written!r} is before 1970; not published (a placeholder date? write when the "
+        "article was published)"]
+
+
+@pytest.mark.parametrize("written", ["1970-01-01T00:00:00Z", "1970-01-01T01:00:00+01:00", "1970-01-01T01:00:00"])
+def test_1970_is_the_earliest_date(written):
+    assert ok(tz="Europe/Paris", publishedDateTime=written).published_at == datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("now, written, kept", [
+    (NOW, "2036-11-22T12:00:00Z", True),  # ten years ahead to the second: an embargo
+    (NOW, "2036-11-22T12:00:01Z", False),
+    (NOW, "2036-11-22T13:00:00+01:00", True),
+    (NOW, "2036-11-22", True),
+    (NOW, "2036-11-23", False),
+    (NOW, "2999-01-01T00:00:00Z", False),
+    (NOW, "9999-12-31T23:59:59-01:00", False),  # past the end of the calendar in UTC
+    (datetime(2028, 2, 29, tzinfo=UTC), "2038-02-28T00:00:00Z", True),  # 29 February: ten years on is the 28th
+    (datetime(2028, 2, 29, tzinfo=UTC), "2038-03-01T00:00:00Z", False),
+    (datetime(2100, 1, 1, tzinfo=UTC), "2099-01-01T00:00:00Z", True),  # judged from now, not from 2026
+])
+def test_more_than_ten_years_ahead_is_an_error_not_an_embargo(now, written, kept):
+    article, diagnostics = parse(now=now, publishedDateTime=written)
+    if kept:
+        assert article is not None and said(diagnostics, "error") == []
     else:
-        assert article.published_at.year in (1, 9999)
+        assert article is None
+        assert said(diagnostics, "error") == [
+            f"publishedDateTime: {written!r} is more than 10 years ahead; not published (a typo? an embargo is "
+            "the date it lifts, at most 10 years ahead)"]
+
+
+def test_ten_years_ahead_is_judged_by_the_clock_when_no_time_is_given():
+    meta = meta_of("title: T\nwebUrl: https://e.com/x\npublishedDateTime: 2999-01-01T00:00:00Z\n")
+    assert to_article(REL, meta, UTC)[0] is None
+    soon = (datetime.now(UTC) + timedelta(days=9 * 365)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    meta = meta_of(f"title: T\nwebUrl: https://e.com/x\npublishedDateTime: {soon}\n")
+    assert to_article(REL, meta, UTC)[0] is not None
 
 
 # --- links ----------------------------------------------------------------------------------------------
@@ -151,6 +216,95 @@ def test_unsafe_or_relative_links_rejected(url):
 def test_bad_web_url_falls_back_to_original_url():
     article = ok(webUrl='"javascript:alert(1)"', originalUrl='"https://example.com/o"')
     assert article.link == "https://example.com/o"
+
+
+@pytest.mark.parametrize("written, published", [
+    ('https://example.org/x"><script>alert(1)</script>', "https://example.org/x%22%3E%3Cscript%3Ealert(1)%3C/script%3E"),
+    ("https://x.io/a b/c d", "https://x.io/a%20b/c%20d"),
+    ("https://x.io/100%", "https://x.io/100%25"),
+    ("https://x.io/%41%zz", "https://x.io/%41%25zz"),
+    ("https://x.io/a#b#c", "https://x.io/a#b%23c"),
+    ("https://x.io/?a[]=1&b={2}|^`<>", "https://x.io/?a%5B%5D=1&b=%7B2%7D%7C%5E%60%3C%3E"),
+    ("https://[::1]:8080/a b", "https://[::1]:8080/a%20b"),
+    ("HTTP://X.io/a b?", "HTTP://X.io/a%20b?"),
+])
+def test_characters_a_url_cannot_hold_are_percent_encoded_with_a_warning(written, published):
+    """Issue 13 (8): `"><script>` went out raw: not a URI in JSON Feed, InvalidUriChar in RSS and Atom."""
+    article, diagnostics = link_of(written)
+    assert article.link == published
+    assert said(diagnostics, "warning") == [f"webUrl: {written!r} percent-encoded as {published!r}"]
+
+
+@pytest.mark.parametrize("written, published", [
+    ("https://x.io/ü?q=é#à", "https://x.io/%C3%BC?q=%C3%A9#%C3%A0"),
+    ("https://例え.jp/パス", "https://xn--r8jz45g.jp/%E3%83%91%E3%82%B9"),
+    ("https://faß.de/", "https://xn--fa-hia.de/"),  # IDNA 2008 as browsers: not fass.de (IDNA 2003)
+    ("https://ＥＸＡＭＰＬＥ.com/", "https://example.com/"),
+    ("https://Bücher.example:8443/a", "https://xn--bcher-kva.example:8443/a"),
+    ("https://x.io/a\u00a0b\u2028c", "https://x.io/a%C2%A0b%E2%80%A8c"),
+])
+def test_an_iri_becomes_a_uri_with_an_info(written, published):
+    article, diagnostics = link_of(written)
+    assert article.link == published
+    assert said(diagnostics, "warning") == []
+    assert len(said(diagnostics, "info")) == 1 and said(diagnostics, "info")[0].endswith(f"as {published!r}")
+
+
+def link_of(written: str) -> tuple[Article | None, list]:
+    """to_article on a webUrl given as the loader would give it (no YAML escaping in between)."""
+    meta = {"title": "A title", "webUrl": written, "publishedDateTime": "2021-01-21T12:06:00Z"}
+    return to_article(REL, meta, UTC, now=NOW)
+
+
+@pytest.mark.parametrize("written, problem", [
+    ("https://x.io/a\tb", "a control character"), ("https://x.io/a\nb", "a control character"),
+    ("https://x.io/\x7f", "a control character"), ("https://x.io/a\x85b", "a control character"),
+    ("https://x.io/\ud800", "a control character"),
+    ("https://x.io\\@evil.example/", "a backslash, which browsers read as /"),
+    ("https://x.io/a\\b", "a backslash, which browsers read as /"),
+    ('https://exa"mple.com/', "a bad host name"), ("https://exa mple.com/", "a bad host name"),
+    ("https://exa%41mple.com/", "a bad host name"), ("https://☃.net/", "a bad host name"),
+    ("https://exa_mple.例え.jp/", "a bad host name"), ("https://" + "a" * 64 + "é.com/", "a bad host name"),
+    ("https://us er@x.io/", "a bad user name"), ("https://a@b@x.io/", "a bad user name"),
+    ("https://[::g]/", "a bad IPv6 address"), ("https://[::1]x/", "a bad IPv6 address"),
+    ("https://[::1/", "a bad IPv6 address"), ("https://x.io:8o/", "a bad port"), ("https://x.io:65536/", "a bad port"),
+])
+def test_a_url_no_encoding_can_save_is_dropped_with_a_warning(written, problem):
+    article, diagnostics = link_of(written)
+    assert article is None
+    assert said(diagnostics, "warning") == [f"webUrl: {written!r} is not a valid URL ({problem}); ignored"]
+    assert said(diagnostics, "error") == ["webUrl: missing or invalid; not published"]
+
+
+@pytest.mark.parametrize("url", [
+    "https://example.com/a", "http://x.io", "https://x.io:/", "https://u:p@x.io/", "https://x.io?q",
+    "https://x.io/~a/(b)!$&'*+,;=:@/?c=d/e?#f/?g", "https://x.io/%7Ea%2F%20", "https://[::1]/", "https://[2001:db8::1]:80/",
+    "HTTPS://Example.COM:8080/A?B#C", "https://xn--r8jz45g.jp/", "https://1.2.3.4/", "https://-x.io/", "https://x.io#",
+])
+def test_valid_urls_are_kept_as_written_and_silently(url):
+    article, diagnostics = link_of(url)
+    assert article.link == url
+    assert diagnostics == []
+
+
+def test_every_url_field_is_cleaned():
+    article, diagnostics = parse(extra=(
+        "images: [{url: 'data:image/png;base64,AAAA'}, {url: 'https://cdn.example/a b.jpg'}]\n"
+        "provider: {name: P, logo: 'https://cdn.example/\"logo\".png'}\n"
+        "related: [{title: A, webUrl: '//r.example/a'}, {title: B, webUrl: 'https://r.example/ü'},"
+        " {title: C, webUrl: 'javascript:x', originalUrl: 'https://r.example/c'}]\n"))
+    assert [i.url for i in article.images] == ["https://cdn.example/a%20b.jpg"]
+    assert article.provider.logo == "https://cdn.example/%22logo%22.png"
+    assert [(r.title, r.link) for r in article.related] == [("B", "https://r.example/%C3%BC")]
+    assert {d.reason.split(":")[0] for d in diagnostics} == {"images.url", "provider.logo", "related.webUrl"}
+
+
+def test_a_long_url_with_a_bad_last_character_is_checked_in_linear_time():
+    """The fast path's possessive quantifiers: no backtracking over a 500 KB URL."""
+    started = time.perf_counter()
+    f = fields.Fields(REL, UTC)
+    assert f.url("webUrl", "https://x.io/" + "a/%41" * 100_000 + '"') .endswith("a/%41%22")
+    assert time.perf_counter() - started < 1
 
 
 # --- text repair ----------------------------------------------------------------------------------------
@@ -268,6 +422,14 @@ def test_provider_domain_host_names_kept(domain):
     assert ok(extra=f"provider:\n  domain: {domain}\n").provider.domain == domain.lower().removeprefix("www.")
 
 
+@pytest.mark.parametrize("domain", ["exa_mple.例え.jp", "a" * 64 + "é.com", "ab--cü.de"])
+def test_provider_domain_idna_refuses_is_dropped(domain):
+    """The domain becomes the author's https://<domain>/: one IDNA cannot encode would be no URI."""
+    article, diagnostics = parse(extra=f"provider:\n  name: P\n  domain: {domain}\n")
+    assert article.provider.domain is None
+    assert said(diagnostics, "warning") == [f"provider.domain: {domain!r} is not a host name; ignored"]
+
+
 def test_images_without_url_dropped():
     article = ok(extra="images:\n  - width: 10\n  - url: 'javascript:x'\n  - not a mapping\n"
                        "  - url: https://cdn.example.com/a.jpg\n    width: 2400\n    height: -3\n    isCached: true\n")
@@ -316,6 +478,23 @@ def test_id_is_urn_uuid_and_ignores_file_and_title():
     assert first.source == REL
 
 
+def test_id_derives_from_the_link_as_written_so_encoding_it_changes_no_id():
+    """Links feedd published before it percent-encoded them (`/ü`) keep the ids readers already have."""
+    article, _ = link_of("https://www.x.io/ü/")
+    assert article.link == "https://www.x.io/%C3%BC/"
+    assert article.id == article_id("https://x.io/ü", "other.md") != article_id("https://x.io/%C3%BC", "other.md")
+    assert ok(webUrl=None, originalUrl="'https://x.io/a b'").id == article_id("https://x.io/a b", "x")
+
+
+SEED_IDS = {"000_8e0c099ee215eaaa.txt": "urn:uuid:b5d9482c-191c-59af-a507-c1d58e2bed94",
+            "001_381cd51ca3d3cff3.txt": "urn:uuid:7d804a46-41f2-54ec-ac4a-8797cfc14c71"}
+
+
+def test_ids_of_the_seed_articles_never_change(seeds_dir):
+    corpus = load_corpus(make_config(seeds_dir))
+    assert {a.source: a.id for a in corpus.articles} == SEED_IDS
+
+
 def test_body_passed_through():
     article, _ = to_article(REL, meta_of("title: T\nwebUrl: https://e.com/x\npublishedDateTime: 2021-01-01\n"), UTC,
                             "Body text")
@@ -326,6 +505,8 @@ def test_body_passed_through():
     "https://example.com/a", "HTTP://Example.COM:8080/a?b=c#d", " https://x.io ", "https://x.io:0/", "http://a.b-c.de/ü",
     "https://x.io:9999", "https://x.io:99999/", "https://x.io:/", "https://-x.io/", "https://x.io/a b", "https://x.io/\t",
     "https://x.io/a\u2028b", "https://u@x.io/", "https://[::1]/", "ftp://x.io/", "https:///a", "https://x.io?q", "http://1",
+    'https://x.io/a"b', "https://x.io/a%zz", "https://x.io/%41", "https://x.io/a#b#c", "https://x.io/[x]", "https://x.io/a|b",
+    "https://x.io/~u/(1)!$&'*+,;=:@?q=/?#f/?", "https://x.io\\a", "https://x.io/a<b>", "https://x..io/", "https://x.io/%",
 ])
 def test_url_fast_path_agrees_with_the_full_check(monkeypatch, url):
     """Ordinary http(s) URLs skip urlsplit; the answer and its diagnostics are what the full check gives."""
