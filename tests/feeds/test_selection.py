@@ -162,10 +162,26 @@ CATALOGUE = [
     ({"max_age": "1d"}, ["a"]),
     ({"max_age": "2d"}, ["a", "b"]),
     ({"topics": ["ai", "robotics"], "max_age": "2d", "min_quality": 60}, ["a"]),  # all conditions at once
+    ({"topics": ["machine-learning"]}, ["a"]),  # a name's URL slug
+    ({"topics": ["MACHINE LEARNING"]}, ["a"]),
+    ({"topics": ["Machine-Learning", "ROBOTICS"]}, ["a", "b"]),
+    ({"topics": ["machine learning!"]}, []),  # neither the name nor its slug
+    ({"providers": ["south-china-morning-post"]}, ["b"]),  # name's slug
+    ({"providers": ["wired-com"]}, ["a"]),  # domain's slug: the provider feed's URL name
+    ({"categories": ["OPINION"]}, ["b"]),
 ])
 def test_configured_feed_filters(filter_, expected):
     feeds = plan(CATALOGUE, feeds=[{"name": "mine", "filter": filter_}])
     assert feeds["feeds/mine"] == ids(*expected)
+
+
+def test_a_filter_matches_as_the_feed_urls_name_it():
+    """A filter value written as the topic feed's URL name selects what that feed holds."""
+    articles = [art("a", topics=("AI Hardware",)), art("b", topics=("AI",)), art("c", topics=("C++",))]
+    feeds = plan(articles, feeds=[{"name": "hw", "filter": {"topics": ["ai-hardware"]}},
+                                  {"name": "cpp", "filter": {"topics": [slug("C++")]}}])
+    assert feeds["feeds/hw"] == feeds["feeds/topics/ai-hardware"] == ids("a")
+    assert feeds["feeds/cpp"] == feeds[f"feeds/topics/{slug('C++')}"] == ids("c")
 
 
 def test_configured_feed_excludes_invisible_articles():
