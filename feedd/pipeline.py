@@ -15,6 +15,7 @@ from feedd.collector import collector_paused
 from feedd.config import Config
 from feedd.errors import RenderError
 from feedd.feeds import jobs
+from feedd.feeds.filters import unmatched_filters
 from feedd.feeds.membership import Membership
 from feedd.feeds.pages import render_index, render_opml
 from feedd.feeds.render import SiteInfo, site_info, updated
@@ -35,6 +36,7 @@ class Builder:
         self.states: ArticleStates | None = None
         self.summaries: dict[str, FeedSummary] = {}  # feed path → what the index pages show of it
         self._site: tuple[list[FeedKey], SiteInfo] | None = None
+        self._unmatched: list[Diagnostic] = []  # the last build's unmatched_filters
 
     def close(self) -> None:
         self.index.close()
@@ -169,6 +171,12 @@ class Builder:
             [d for rel in sorted(changed) if rel in self.index.files for d in self.index.files[rel].diagnostics]
         report.diagnostics = everything + report.diagnostics
         report.open_diagnostics = self.index.open_diagnostics
+        assert self.membership is not None
+        unmatched = unmatched_filters(self.config, self.membership)  # filter values no article has
+        # listed like the files' diagnostics: all of them in a full build, else only those new since the last
+        report.diagnostics += unmatched if changed is None else [d for d in unmatched if d not in self._unmatched]
+        report.open_diagnostics += len(unmatched)
+        self._unmatched = unmatched
         report.next_embargo = self.states.next_embargo(self.index.winners)
 
 
