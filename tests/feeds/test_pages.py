@@ -32,6 +32,12 @@ FEEDS = [
     summary(Family.TOPICS, "ai-hardware", "Digest: AI Hardware", 1),
     summary(Family.PROVIDERS, "wired-com", "Digest: Wired", 0),
 ]
+ELSEWHERE = "http://127.0.0.1:8090/"  # where the same folder is served too (another port, a proxy)
+
+
+def hrefs_between_pages(doc: lxml.html.HtmlElement) -> list[str]:
+    """Every link of a page but those to the articles themselves (and their images): to feeds, pages, OPML."""
+    return [*doc.xpath("//head/link/@href"), *doc.xpath("//a[not(ancestor::article)]/@href")]
 
 
 def article(n: int, **overrides) -> Article:
@@ -77,7 +83,7 @@ def test_index_shows_last_update_or_never():
 
 def test_index_has_autodiscovery_for_each_format_of_each_feed():
     doc = index_doc()
-    found = {(link.get("type"), link.get("href"))
+    found = {(link.get("type"), urljoin(BASE + "index.html", link.get("href")))
              for link in doc.xpath("//head/link[@rel='alternate']")}
     types = {"rss": "application/rss+xml", "atom": "application/atom+xml", "json": "application/feed+json"}
     expected = {(types[fmt], f"{BASE}{f.spec.path}.{fmt}") for f in FEEDS for fmt in f.spec.settings.formats}
@@ -86,16 +92,24 @@ def test_index_has_autodiscovery_for_each_format_of_each_feed():
     assert len(doc.xpath("//head/link[@rel='alternate']")) == len(expected)
 
 
-def test_index_subscribe_links_are_absolute():
+def test_index_subscribe_links_lead_to_each_format():
     doc = index_doc()
     hrefs = [a.get("href") for a in doc.xpath("//table//td[4]//a")]
-    assert len(hrefs) == sum(len(f.spec.settings.formats) for f in FEEDS)
-    assert all(urlsplit(h).scheme == "https" for h in hrefs)
+    assert hrefs == [f"{f.spec.path}.{fmt}" for f in FEEDS for fmt in f.spec.settings.formats]
 
 
 def test_index_links_to_the_opml():
     doc = index_doc()
-    assert BASE + "feeds.opml" in [a.get("href") for a in doc.iter("a")]
+    assert "feeds.opml" in [a.get("href") for a in doc.iter("a")]
+
+
+def test_index_links_work_wherever_the_folder_is_served():
+    """Relative links: served at another host and port than site.base_url, every link stays there."""
+    hrefs = hrefs_between_pages(index_doc())
+    assert len(hrefs) > 2 * len(FEEDS)
+    assert [h for h in hrefs if not urljoin(ELSEWHERE + "index.html", h).startswith(ELSEWHERE)] == []
+    assert {urljoin(ELSEWHERE + "index.html", h) for h in hrefs} >= {
+        ELSEWHERE + "feeds.opml", ELSEWHERE + "feeds/topics/ai.html", ELSEWHERE + "feeds/topics/ai.rss"}
 
 
 def test_index_escapes_feed_titles():
@@ -109,7 +123,7 @@ def test_index_escapes_feed_titles():
 def test_index_of_nothing_still_links_the_opml():
     doc = lxml.html.fromstring(render_index(SITE, []))
     assert doc.xpath("//table") == []
-    assert BASE + "feeds.opml" in [a.get("href") for a in doc.iter("a")]
+    assert "feeds.opml" in [a.get("href") for a in doc.iter("a")]
 
 
 # --- previews ------------------------------------------------------------------------------------
@@ -136,8 +150,19 @@ def test_preview_lists_items_with_links_and_provider():
 def test_preview_autodiscovery_and_home_link():
     doc = preview([article(1)])
     hrefs = doc.xpath("//head/link[@rel='alternate']/@href")
-    assert hrefs == [f"{BASE}feeds/topics/ai.{fmt}" for fmt in ("rss", "atom", "json")]
-    assert BASE + "index.html" in doc.xpath("//a/@href")
+    assert hrefs == [f"ai.{fmt}" for fmt in ("rss", "atom", "json")]
+    assert "../../index.html" in doc.xpath("//a/@href")
+    everything = lxml.html.fromstring(render_preview(SITE, FEEDS[0], []))
+    assert everything.xpath("//head/link[@rel='alternate']/@href") == ["all.rss", "all.atom", "all.json"]
+    assert "../index.html" in everything.xpath("//a/@href")
+
+
+def test_preview_links_work_wherever_the_folder_is_served():
+    page = ELSEWHERE + "feeds/topics/ai.html"
+    hrefs = hrefs_between_pages(preview([article(1, provider=Provider("Wired", "wired.com"))]))
+    assert len(hrefs) == 7  # 3 autodiscovery, home, 3 formats
+    assert {urljoin(page, h) for h in hrefs} == {ELSEWHERE + "index.html"} | {
+        f"{ELSEWHERE}feeds/topics/ai.{fmt}" for fmt in ("rss", "atom", "json")}
 
 
 def test_preview_escapes_titles_and_excerpts():
@@ -219,3 +244,4 @@ def test_opml_of_nothing_is_still_valid():
     root = etree.fromstring(render_opml(SITE, []))
     assert root.get("version") == "2.0"
     assert root.findall("body/outline") == []
+
