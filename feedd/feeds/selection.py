@@ -92,6 +92,7 @@ def matches(article: Article, f: Filter, now: datetime) -> bool:
     return _meets(article, f.min_quality, f.min_heat)
 
 
+ALL_NAME = "All articles"  # how the index lists the `all` feed, whose title is the site's
 _DESCRIPTIONS = {Family.CATEGORIES: "{name} articles", Family.TOPICS: "Articles about {name}",
                  Family.PROVIDERS: "Articles from {name}"}
 
@@ -125,14 +126,15 @@ def spec_for(config: Config, key: FeedKey, names: Counter[str], logo: str | None
     family, slug_ = key
     site = config.site
     if family is Family.ALL:
-        return FeedSpec(family, slug_, site.title, site.description, config.defaults)
+        return FeedSpec(family, slug_, site.title, site.description, config.defaults, name=ALL_NAME)
     if family is Family.CONFIGURED:
         feed = next(f for f in config.feeds if f.name == slug_)
         title = feed.title or f"{site.title}: {feed.name}"
-        return FeedSpec(family, slug_, title, feed.description or title, _settings(feed, config.defaults))
+        return FeedSpec(family, slug_, title, feed.description or title, _settings(feed, config.defaults),
+                        name=feed.title or feed.name)
     name = _display_name(names, slug_)
     title = config.families.of(family).title.format(site=site.title, name=name)
-    return FeedSpec(family, slug_, title, _DESCRIPTIONS[family].format(name=name), config.defaults, logo)
+    return FeedSpec(family, slug_, title, _DESCRIPTIONS[family].format(name=name), config.defaults, logo, name)
 
 
 @lru_cache(maxsize=256)  # asked for each time a configured feed is planned

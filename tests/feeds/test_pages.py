@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from urllib.parse import urljoin, urlsplit
 
@@ -18,14 +19,17 @@ SITE = SiteInfo(title="Digest", base_url=BASE, description="All the news", langu
 WHEN = datetime(2021, 1, 21, 12, 6, tzinfo=UTC)
 
 
-def summary(family: Family, slug: str, title: str, count: int = 1, formats=("rss", "atom", "json")):
+def summary(family: Family, slug: str, title: str, count: int = 1, formats=("rss", "atom", "json"), name="",
+            **settings):
+    """As spec_for makes them: a family feed's name is its title without the site's."""
     spec = FeedSpec(family=family, slug=slug, title=title, description=f"About {title}",
-                    settings=FeedSettings(formats=tuple(formats)))
+                    settings=FeedSettings(formats=tuple(formats), **settings),
+                    name=name or title.removeprefix("Digest: "))
     return FeedSummary(spec, count, WHEN if count else None)
 
 
 FEEDS = [
-    summary(Family.ALL, "all", "Digest", 3),
+    summary(Family.ALL, "all", "Digest", 3, name="All articles"),
     summary(Family.CONFIGURED, "top", "Top <b>stories</b>", 2, formats=("atom", "json")),
     summary(Family.CATEGORIES, "news", "Digest: news", 3),
     summary(Family.TOPICS, "ai", "Digest: AI", 2),
@@ -54,17 +58,25 @@ def index_doc():
 def test_index_lists_every_feed_with_its_count():
     doc = index_doc()
     rows = {}
-    for row in doc.xpath("//table/tr[td]"):
+    for row in doc.xpath("//table//tr[td]"):
         cells = row.findall("td")
         rows[cells[0].text_content()] = (cells[0].find("a").get("href"), cells[1].text_content())
     assert rows == {
-        "Digest": ("feeds/all.html", "3"),
+        "All articles": ("feeds/all.html", "3"),
         "Top <b>stories</b>": ("feeds/top.html", "2"),
-        "Digest: news": ("feeds/categories/news.html", "3"),
-        "Digest: AI": ("feeds/topics/ai.html", "2"),
-        "Digest: AI Hardware": ("feeds/topics/ai-hardware.html", "1"),
-        "Digest: Wired": ("feeds/providers/wired-com.html", "0"),
+        "news": ("feeds/categories/news.html", "3"),
+        "AI": ("feeds/topics/ai.html", "2"),
+        "AI Hardware": ("feeds/topics/ai-hardware.html", "1"),
+        "Wired": ("feeds/providers/wired-com.html", "0"),
     }
+
+
+def test_index_rows_show_the_feeds_name_and_keep_the_title_for_the_link():
+    """Family feeds are titled "{site}: {name}": the site's name once per row would be noise."""
+    doc = index_doc()
+    links = doc.xpath("//table//tr/td[1]/a")
+    assert [a.get("title") for a in links] == [f.spec.title for f in FEEDS]
+    assert not any("Digest" in a.text_content() for a in links)
 
 
 def test_index_groups_feeds_by_family_in_a_stable_order():
@@ -76,9 +88,9 @@ def test_index_groups_feeds_by_family_in_a_stable_order():
 def test_index_shows_last_update_or_never():
     doc = index_doc()
     updates = {row.findall("td")[0].text_content(): row.findall("td")[2].text_content()
-               for row in doc.xpath("//table/tr[td]")}
-    assert updates["Digest"] == "2021-01-21 12:06 UTC"
-    assert updates["Digest: Wired"] == "never"
+               for row in doc.xpath("//table//tr[td]")}
+    assert updates["All articles"] == "2021-01-21 12:06 UTC"
+    assert updates["Wired"] == "never"
 
 
 def test_index_has_autodiscovery_for_each_format_of_each_feed():
@@ -124,6 +136,22 @@ def test_index_of_nothing_still_links_the_opml():
     doc = lxml.html.fromstring(render_index(SITE, []))
     assert doc.xpath("//table") == []
     assert "feeds.opml" in [a.get("href") for a in doc.iter("a")]
+
+
+def test_pages_fit_a_phone_without_a_sideways_scroll():
+    """The CSS that keeps a 390 px phone from scrolling sideways (tests/test_phone.py checks it in Chromium):
+    long words break anywhere, images shrink, nothing has a fixed width, and on a narrow screen each feed's
+    table row becomes a block of lines."""
+    for page in (render_index(SITE, FEEDS), render_preview(SITE, FEEDS[3], [article(1)])):
+        doc = lxml.html.fromstring(page)
+        assert doc.xpath("//meta[@name='viewport']/@content") == ["width=device-width, initial-scale=1"]
+        css = doc.findtext(".//style")
+        assert re.search(r"\bbody \{[^}]*overflow-wrap: anywhere", css)
+        assert re.search(r"\bimg \{[^}]*max-width: 100%", css)
+        assert not re.search(r"min-width|(?<!-)width: *[\d.]+(px|em|vw)", css), css
+        narrow = re.search(r"@media \(max-width: 40rem\) \{(.*)\}", css, flags=re.DOTALL)
+        assert narrow and "table, tbody, tr, td { display: block; }" in narrow.group(1)
+        assert "thead { display: none; }" in narrow.group(1)
 
 
 # --- previews ------------------------------------------------------------------------------------

@@ -102,6 +102,18 @@ def test_family_title_pattern():
     assert topic.spec.title == "AI by Digest"
 
 
+def test_each_feed_has_a_name_for_the_index_without_the_site_title():
+    config = validate_config({"site": {"title": "Digest"}, "feeds": [{"name": "top"}, {"name": "hot", "title": "Hot"}]})
+    specs = {p.spec.path: p.spec for p in plan_all(config, [art("a", topics=("AI Hardware",), provider=WIRED)], NOW)}
+    assert {path: (spec.name, spec.title) for path, spec in specs.items()} == {
+        "feeds/all": ("All articles", "Digest"),
+        "feeds/top": ("top", "Digest: top"),
+        "feeds/hot": ("Hot", "Hot"),
+        "feeds/topics/ai-hardware": ("AI Hardware", "Digest: AI Hardware"),
+        "feeds/providers/wired-com": ("Wired", "Digest: Wired"),
+    }
+
+
 def test_topics_differing_only_in_case_merge_into_one_feed():
     articles = [art("a", topics=("AI",)), art("b", topics=("ai",)), art("c", topics=("AI",))]
     plans = [p for p in plan_all(validate_config({}), articles, NOW) if p.spec.path.startswith("feeds/topics/")]
