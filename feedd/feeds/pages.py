@@ -8,10 +8,11 @@ absolute URLs, so it has site.base_url's, as the feeds themselves do.
 from __future__ import annotations
 
 import io
+import math
 import posixpath
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -40,9 +41,28 @@ def _date(moment: datetime | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M UTC") if moment and moment.year > 1970 else "never"
 
 
+def _heat(value: float | None) -> str:
+    """An item's heat as people write it: `heat 115`, `heat 12.5`, `no heat`."""
+    if value is None:
+        return "no heat"
+    if not math.isfinite(value) or value != int(value):
+        return "heat " + (f"{value:.2f}".rstrip("0").rstrip(".") if math.isfinite(value) else str(value))
+    return f"heat {int(value)}"
+
+
+def _duration(value: timedelta) -> str:
+    """A half-life as people say it: 36 hours, 7 days, 30 minutes."""
+    seconds = int(value.total_seconds())
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds % size == 0 and seconds // size >= (2 if unit == "day" else 1):
+            count = seconds // size
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    return f"{seconds} seconds"
+
+
 _env = Environment(loader=PackageLoader("feedd.feeds", "templates"), autoescape=select_autoescape(default=True),
                    trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
-_env.filters.update(safe_url=_safe_url, date=_date)
+_env.filters.update(safe_url=_safe_url, date=_date, heat=_heat, duration=_duration)
 
 
 def _relative(target: str, page: str) -> str:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urljoin, urlsplit
 
 import lxml.html
+import pytest
 from lxml import etree
 
 from feedd.config import FeedSettings
@@ -273,3 +274,36 @@ def test_opml_of_nothing_is_still_valid():
     assert root.get("version") == "2.0"
     assert root.findall("body/outline") == []
 
+
+# --- how a preview is ranked -----------------------------------------------------------------------
+
+
+def test_a_heat_ranked_preview_says_so_and_shows_each_items_heat():
+    items = [article(1, heat=115.0), article(2, heat=12.5), article(3)]
+    doc = preview(items, summary(Family.CONFIGURED, "top", "Top stories", 3, sort="heat"))
+    assert doc.xpath("//p[@class='ranking']")[0].text_content() == "Ranked by heat, hottest first."
+    assert [h.text_content() for h in doc.xpath("//article//*[@class='heat']")] == [
+        "heat 115", "heat 12.5", "no heat"]
+
+
+def test_a_trending_preview_says_so_with_its_half_life_and_shows_each_items_heat():
+    feed = summary(Family.CONFIGURED, "trending", "Trending", 1, sort="trending", half_life=timedelta(hours=36))
+    doc = preview([article(1, heat=7.0)], feed)
+    assert doc.xpath("//p[@class='ranking']")[0].text_content() == (
+        "Ranked by trending: heat that halves every 36 hours since publication, hottest first.")
+    assert [h.text_content() for h in doc.xpath("//article//*[@class='heat']")] == ["heat 7"]
+
+
+def test_a_date_ranked_preview_shows_no_heat():
+    doc = preview([article(1, heat=115.0)])
+    assert doc.xpath("//*[@class='ranking']") == doc.xpath("//*[@class='heat']") == []
+    assert "heat" not in doc.text_content()
+
+
+@pytest.mark.parametrize(("half_life", "shown"), [
+    (timedelta(hours=24), "24 hours"), (timedelta(days=7), "7 days"), (timedelta(hours=1), "1 hour"),
+    (timedelta(minutes=30), "30 minutes"), (timedelta(seconds=90), "90 seconds"), (timedelta(days=2), "2 days"),
+])
+def test_half_life_as_people_say_it(half_life, shown):
+    feed = summary(Family.ALL, "all", "Digest", 1, name="All articles", sort="trending", half_life=half_life)
+    assert f"every {shown} since" in preview([article(1)], feed).text_content()
