@@ -84,7 +84,7 @@ def config_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-@click.group(cls=Commands)
+@click.group(cls=Commands, context_settings={"help_option_names": ["-h", "--help"]})  # for every command
 @click.version_option(package_name="feedd")
 def main() -> None:
     """feedd: publish a folder of articles as RSS, Atom and JSON feeds."""

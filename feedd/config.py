@@ -51,6 +51,7 @@ Title = Annotated[str, Field(min_length=1), AfterValidator(_xml_text)]  # feeds 
 Format = Literal["rss", "atom", "json"]
 Sort = Literal["date", "heat", "trending"]
 Content = Literal["summary", "full"]
+EntryIds = Literal["per-article", "per-feed"]
 
 
 class _Model(BaseModel):
@@ -122,6 +123,9 @@ class FeedSettings(_Model):
     formats: tuple[Format, ...] = FORMATS
     content: Content = "summary"
     max_bytes: int | None = Field(None, gt=0)
+    # per-article: an article has one id in every feed (RFC 4287 4.2.6); per-feed: one id per article and feed,
+    # for readers that key items by id across all subscriptions (newsboat issue #898)
+    entry_ids: EntryIds = "per-article"
 
 
 class FeedDefaults(FeedSettings):
@@ -178,6 +182,7 @@ class FeedConfig(_Model):
     formats: tuple[Format, ...] | None = None
     content: Content | None = None
     max_bytes: int | None = Field(None, gt=0)
+    entry_ids: EntryIds | None = None
 
     def settings(self, defaults: FeedSettings) -> FeedSettings:
         """This feed's settings: its own where given, else the defaults'."""

@@ -98,6 +98,7 @@ class FeedSpec:
     description: str
     settings: FeedSettings = FeedSettings()
     logo: str | None = None
+    name: str = ""  # what the index page lists it as, without the site's name that its title repeats
 
     @property
     def key(self) -> FeedKey:

@@ -15,6 +15,7 @@ from feedd.collector import collector_paused
 from feedd.config import Config
 from feedd.errors import RenderError
 from feedd.feeds import jobs
+from feedd.feeds.filters import unmatched_filters
 from feedd.feeds.membership import Membership
 from feedd.feeds.pages import render_index, render_opml
 from feedd.feeds.render import SiteInfo, site_info, updated
@@ -39,6 +40,7 @@ class Builder:
         self.states: ArticleStates | None = None
         self.summaries: dict[str, FeedSummary] = {}  # feed path → what the index pages show of it
         self._site: tuple[list[FeedKey], SiteInfo] | None = None
+        self._unmatched: list[Diagnostic] = []  # the last build's unmatched_filters
 
     def close(self) -> None:
         self.index.close()
@@ -180,8 +182,14 @@ class Builder:
         report.changed = changes.changed | changes.removed
         everything = self.index.diagnostics() if full else self.index.diagnostics_of(changes)
         of_this_build = report.diagnostics  # render and write failures, a held build
-        report.diagnostics = everything + of_this_build
-        report.open_diagnostics = self.index.open_count() + sum(d.level != "info" for d in of_this_build)
+        assert self.membership is not None
+        unmatched = unmatched_filters(self.config, self.membership)  # filter values no article has
+        # listed like the files' diagnostics: all of them in a full build, else only those new since the last
+        listed = unmatched if full else [d for d in unmatched if d not in self._unmatched]
+        self._unmatched = unmatched
+        report.diagnostics = everything + of_this_build + listed
+        report.open_diagnostics = (self.index.open_count() + sum(d.level != "info" for d in of_this_build)
+                                   + len(unmatched))
         report.next_embargo = self.states.next_embargo(self.index.winners)
 
 

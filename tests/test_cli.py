@@ -55,6 +55,17 @@ def summary(output: str) -> tuple[int, ...]:
     return tuple(int(n) for n in match.groups())
 
 
+# --- help --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", [[], *([name] for name in main.commands)])
+def test_h_is_help_on_every_command(command):
+    short, long = run(*command, "-h"), run(*command, "--help")
+    assert short.exit_code == long.exit_code == 0, short.output
+    assert short.output == long.output
+    assert "Usage: " in short.output and "-h, --help" in short.output
+
+
 # --- build -------------------------------------------------------------------------------------------
 
 

@@ -142,6 +142,7 @@ def test_an_override_is_validated(tmp_path):
     ("defaults: {sort: random}\n", "defaults.sort: expected one of date, heat, trending"),
     ("defaults: {formats: [rss, pdf]}\n", "defaults.formats[1]: expected one of rss, atom, json"),
     ("defaults: {content: everything}\n", "defaults.content: expected one of summary, full"),
+    ("defaults: {entry_ids: per-site}\n", "defaults.entry_ids: expected one of per-article, per-feed"),
 ])
 def test_error_names_file_key_path_and_expectation(tmp_path, text, expected):
     path = write_yaml(tmp_path, text)
@@ -310,3 +311,11 @@ def test_config_is_frozen(tmp_path):
         config.feeds[0].limit = 3
     with pytest.raises(TypeError):
         config.feeds[0].filter.topics[0:0] = ("x",)  # tuples, not lists
+
+
+def test_entry_ids_are_per_article_unless_a_feed_or_the_defaults_say_per_feed():
+    config = validate_config({"feeds": [{"name": "a"}, {"name": "b", "entry_ids": "per-feed"}]})
+    assert [f.settings(config.defaults).entry_ids for f in config.feeds] == ["per-article", "per-feed"]
+    config = validate_config({"defaults": {"entry_ids": "per-feed"},
+                              "feeds": [{"name": "a"}, {"name": "b", "entry_ids": "per-article"}]})
+    assert [f.settings(config.defaults).entry_ids for f in config.feeds] == ["per-feed", "per-article"]

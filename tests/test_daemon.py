@@ -197,6 +197,8 @@ def test_a_port_other_than_the_base_urls_is_warned_about_once(site):
         warnings = [line for line in process.log if "site.base_url is" in line]
         assert len(warnings) == 1
         assert f"http://127.0.0.1:{port}/" in warnings[0] and f"--base-url http://127.0.0.1:{other}/" in warnings[0]
+        index = process.get("/index.html").decode()
+        assert f":{port}/" not in index.split("<body>", 1)[1]  # the page's own links work on any address
     finally:
         process.stop()
     same = Daemon(config, port)

@@ -1,18 +1,25 @@
-"""RENDER, for people and feed readers' import dialogs: the index page, per-feed previews and OPML."""
+"""RENDER, for people and feed readers' import dialogs: the index page, per-feed previews and OPML.
+
+The HTML pages link to each other and to the feeds with relative URLs, so they work at whatever address
+they are served from (another port, a proxy, a file:// folder); OPML is for feed readers, which need
+absolute URLs, so it has site.base_url's, as the feeds themselves do.
+"""
 
 from __future__ import annotations
 
 import io
+import math
+import posixpath
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from feedd.feeds.render import SiteInfo, feed_url, page_url
-from feedd.layout import INDEX, MEDIA_TYPES, OPML
+from feedd.layout import INDEX, MEDIA_TYPES, OPML, PREVIEW
 from feedd.models import Article, Family, FeedSummary
 
 FORMAT_LABELS = {"rss": "RSS", "atom": "Atom", "json": "JSON Feed"}
@@ -34,9 +41,33 @@ def _date(moment: datetime | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M UTC") if moment and moment.year > 1970 else "never"
 
 
+def _heat(value: float | None) -> str:
+    """An item's heat as people write it: `heat 115`, `heat 12.5`, `no heat`."""
+    if value is None:
+        return "no heat"
+    if not math.isfinite(value) or value != int(value):
+        return "heat " + (f"{value:.2f}".rstrip("0").rstrip(".") if math.isfinite(value) else str(value))
+    return f"heat {int(value)}"
+
+
+def _duration(value: timedelta) -> str:
+    """A half-life as people say it: 36 hours, 7 days, 30 minutes."""
+    seconds = int(value.total_seconds())
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds % size == 0 and seconds // size >= (2 if unit == "day" else 1):
+            count = seconds // size
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    return f"{seconds} seconds"
+
+
 _env = Environment(loader=PackageLoader("feedd.feeds", "templates"), autoescape=select_autoescape(default=True),
                    trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
-_env.filters.update(safe_url=_safe_url, date=_date)
+_env.filters.update(safe_url=_safe_url, date=_date, heat=_heat, duration=_duration)
+
+
+def _relative(target: str, page: str) -> str:
+    """A link from one page to another file of the output folder, both given by their path in it."""
+    return posixpath.relpath(target, posixpath.dirname(page) or ".")
 
 
 def _groups(feeds: Sequence[FeedSummary]) -> list[tuple[str, list[FeedSummary]]]:
@@ -44,9 +75,9 @@ def _groups(feeds: Sequence[FeedSummary]) -> list[tuple[str, list[FeedSummary]]]
             for family in FAMILY_TITLES if any(f.spec.family is family for f in feeds)]
 
 
-def _links(site: SiteInfo, summary: FeedSummary) -> list[tuple[str, str, str]]:
-    """(label, URL, media type) of each format of a feed."""
-    return [(FORMAT_LABELS[fmt], feed_url(site, summary.spec, fmt), MEDIA_TYPES[fmt])
+def _links(summary: FeedSummary, page: str) -> list[tuple[str, str, str]]:
+    """(label, URL relative to the page, media type) of each format of a feed."""
+    return [(FORMAT_LABELS[fmt], _relative(f"{summary.spec.path}.{fmt}", page), MEDIA_TYPES[fmt])
             for fmt in summary.spec.settings.formats]
 
 
@@ -60,13 +91,14 @@ def _render(template: str, **context: Any) -> bytes:
 
 
 def render_index(site: SiteInfo, feeds: Sequence[FeedSummary]) -> bytes:
-    return _render("index.html", site=site, groups=_groups(feeds), links=lambda f: _links(site, f),
-                   opml=site.url(OPML))
+    return _render("index.html", site=site, groups=_groups(feeds), links=lambda f: _links(f, INDEX),
+                   preview=lambda f: _relative(f"{f.spec.path}.{PREVIEW}", INDEX), opml=_relative(OPML, INDEX))
 
 
 def render_preview(site: SiteInfo, summary: FeedSummary, items: Sequence[Article]) -> bytes:
-    return _render("feed.html", site=site, feed=summary, items=items, links=_links(site, summary),
-                   home=site.url(INDEX))
+    page = f"{summary.spec.path}.{PREVIEW}"
+    return _render("feed.html", site=site, feed=summary, items=items, links=_links(summary, page),
+                   home=_relative(INDEX, page))
 
 
 def render_opml(site: SiteInfo, feeds: Sequence[FeedSummary]) -> bytes:

@@ -70,12 +70,17 @@ def page_url(site: SiteInfo, spec: FeedSpec) -> str:
 
 
 def entry_id(spec: FeedSpec, article: Article) -> str:
-    """The article's id qualified by the feed: stable, and unique across all of a reader's subscriptions.
+    """The id of an article's entry (RSS guid, atom:id, JSON Feed id): the article's own id, the same in every
+    feed that carries it (RFC 4287 4.2.6), so aggregators and planets see one article once.
 
-    Readers such as newsboat key items by guid across every feed they follow (newsboat issue #898): with
-    one guid per article, an article in both `all` and a topic feed would hop between the two on reload.
+    With `entry_ids: per-feed`, the article id qualified by the feed instead: readers such as newsboat key
+    items by id across every feed they follow (newsboat issue #898), and with one id per article an article
+    in both `all` and a topic feed hops between the two on reload. Both are stable across edits, renames and
+    http to https, as the article id is.
     """
-    return _feed_uuid(article.id, spec.path)
+    if spec.settings.entry_ids == "per-feed":
+        return _feed_uuid(article.id, spec.path)
+    return article.id
 
 
 @lru_cache(maxsize=4096)  # each feed is rendered in three formats, and an edit renders the same feeds again

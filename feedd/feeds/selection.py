@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 
@@ -43,25 +44,55 @@ def _meets(article: Article, min_quality: float | None, min_heat: float | None) 
     return min_heat is None or (article.heat is not None and article.heat >= min_heat)
 
 
+@dataclass(frozen=True, slots=True)
+class _Wanted:
+    """A filter's name lists, case-folded, as sets: matches() runs for every article and configured feed."""
+
+    topics: frozenset[str]
+    providers: frozenset[str]
+    categories: frozenset[str]
+    types: frozenset[str]
+
+
+_WANTED: dict[int, tuple[Filter, _Wanted]] = {}  # id(filter) → the filter (kept alive, so its id) and its sets
+
+
+def _wanted(f: Filter) -> _Wanted:
+    """The filter's sets, made once per Filter: keyed by id, since hashing a pydantic model costs microseconds."""
+    hit = _WANTED.get(id(f))
+    if hit is None or hit[0] is not f:
+        if len(_WANTED) > 1024:  # filters of configs long replaced
+            _WANTED.clear()
+        folded = [frozenset(map(str.casefold, values)) for values in (f.topics, f.providers, f.categories, f.types)]
+        hit = _WANTED[id(f)] = (f, _Wanted(*folded))
+    return hit[1]
+
+
+def _named(name: str, wanted: frozenset[str]) -> bool:
+    """Is this name among the wanted ones, given in any case or as its URL slug (`ai-hardware`: `AI Hardware`)?"""
+    return name.casefold() in wanted or slug(name) in wanted
+
+
 def matches(article: Article, f: Filter, now: datetime) -> bool:
-    """Does a configured feed's filter accept this article? Empty lists accept anything."""
-    fold = str.casefold
-    if f.topics and not {fold(t) for t in f.topics} & {fold(t) for t in article.topics}:
+    """Does a configured feed's filter accept this article? Empty lists accept anything. Topics, providers (by
+    name or domain) and categories match in any case or by their URL slug; types in any case."""
+    w = _wanted(f)
+    if w.topics and not any(_named(t, w.topics) for t in article.topics):
         return False
-    if f.providers:
-        names = {fold(p) for p in f.providers}
+    if w.providers:
         p = article.provider
-        if not p or not ({fold(p.name), fold(p.domain or "")} & names):
+        if not p or not (_named(p.name, w.providers) or p.domain and _named(p.domain, w.providers)):
             return False
-    if f.categories and fold(article.category or "") not in {fold(c) for c in f.categories}:
+    if w.categories and not (article.category and _named(article.category, w.categories)):
         return False
-    if f.types and fold(article.type or "") not in {fold(t) for t in f.types}:
+    if w.types and (article.type or "").casefold() not in w.types:
         return False
     if f.max_age is not None and article.published_at < now - f.max_age:
         return False
     return _meets(article, f.min_quality, f.min_heat)
 
 
+ALL_NAME = "All articles"  # how the index lists the `all` feed, whose title is the site's
 _DESCRIPTIONS = {Family.CATEGORIES: "{name} articles", Family.TOPICS: "Articles about {name}",
                  Family.PROVIDERS: "Articles from {name}"}
 
@@ -95,14 +126,15 @@ def spec_for(config: Config, key: FeedKey, names: Counter[str], logo: str | None
     family, slug_ = key
     site = config.site
     if family is Family.ALL:
-        return FeedSpec(family, slug_, site.title, site.description, config.defaults)
+        return FeedSpec(family, slug_, site.title, site.description, config.defaults, name=ALL_NAME)
     if family is Family.CONFIGURED:
         feed = next(f for f in config.feeds if f.name == slug_)
         title = feed.title or f"{site.title}: {feed.name}"
-        return FeedSpec(family, slug_, title, feed.description or title, _settings(feed, config.defaults))
+        return FeedSpec(family, slug_, title, feed.description or title, _settings(feed, config.defaults),
+                        name=feed.title or feed.name)
     name = _display_name(names, slug_)
     title = config.families.of(family).title.format(site=site.title, name=name)
-    return FeedSpec(family, slug_, title, _DESCRIPTIONS[family].format(name=name), config.defaults, logo)
+    return FeedSpec(family, slug_, title, _DESCRIPTIONS[family].format(name=name), config.defaults, logo, name)
 
 
 @lru_cache(maxsize=256)  # asked for each time a configured feed is planned

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import re
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urljoin, urlsplit
 
 import lxml.html
+import pytest
 from lxml import etree
 
 from feedd.config import FeedSettings
@@ -18,20 +20,29 @@ SITE = SiteInfo(title="Digest", base_url=BASE, description="All the news", langu
 WHEN = datetime(2021, 1, 21, 12, 6, tzinfo=UTC)
 
 
-def summary(family: Family, slug: str, title: str, count: int = 1, formats=("rss", "atom", "json")):
+def summary(family: Family, slug: str, title: str, count: int = 1, formats=("rss", "atom", "json"), name="",
+            **settings):
+    """As spec_for makes them: a family feed's name is its title without the site's."""
     spec = FeedSpec(family=family, slug=slug, title=title, description=f"About {title}",
-                    settings=FeedSettings(formats=tuple(formats)))
+                    settings=FeedSettings(formats=tuple(formats), **settings),
+                    name=name or title.removeprefix("Digest: "))
     return FeedSummary(spec, count, WHEN if count else None)
 
 
 FEEDS = [
-    summary(Family.ALL, "all", "Digest", 3),
+    summary(Family.ALL, "all", "Digest", 3, name="All articles"),
     summary(Family.CONFIGURED, "top", "Top <b>stories</b>", 2, formats=("atom", "json")),
     summary(Family.CATEGORIES, "news", "Digest: news", 3),
     summary(Family.TOPICS, "ai", "Digest: AI", 2),
     summary(Family.TOPICS, "ai-hardware", "Digest: AI Hardware", 1),
     summary(Family.PROVIDERS, "wired-com", "Digest: Wired", 0),
 ]
+ELSEWHERE = "http://127.0.0.1:8090/"  # where the same folder is served too (another port, a proxy)
+
+
+def hrefs_between_pages(doc: lxml.html.HtmlElement) -> list[str]:
+    """Every link of a page but those to the articles themselves (and their images): to feeds, pages, OPML."""
+    return [*doc.xpath("//head/link/@href"), *doc.xpath("//a[not(ancestor::article)]/@href")]
 
 
 def article(n: int, **overrides) -> Article:
@@ -48,17 +59,25 @@ def index_doc():
 def test_index_lists_every_feed_with_its_count():
     doc = index_doc()
     rows = {}
-    for row in doc.xpath("//table/tr[td]"):
+    for row in doc.xpath("//table//tr[td]"):
         cells = row.findall("td")
         rows[cells[0].text_content()] = (cells[0].find("a").get("href"), cells[1].text_content())
     assert rows == {
-        "Digest": ("feeds/all.html", "3"),
+        "All articles": ("feeds/all.html", "3"),
         "Top <b>stories</b>": ("feeds/top.html", "2"),
-        "Digest: news": ("feeds/categories/news.html", "3"),
-        "Digest: AI": ("feeds/topics/ai.html", "2"),
-        "Digest: AI Hardware": ("feeds/topics/ai-hardware.html", "1"),
-        "Digest: Wired": ("feeds/providers/wired-com.html", "0"),
+        "news": ("feeds/categories/news.html", "3"),
+        "AI": ("feeds/topics/ai.html", "2"),
+        "AI Hardware": ("feeds/topics/ai-hardware.html", "1"),
+        "Wired": ("feeds/providers/wired-com.html", "0"),
     }
+
+
+def test_index_rows_show_the_feeds_name_and_keep_the_title_for_the_link():
+    """Family feeds are titled "{site}: {name}": the site's name once per row would be noise."""
+    doc = index_doc()
+    links = doc.xpath("//table//tr/td[1]/a")
+    assert [a.get("title") for a in links] == [f.spec.title for f in FEEDS]
+    assert not any("Digest" in a.text_content() for a in links)
 
 
 def test_index_groups_feeds_by_family_in_a_stable_order():
@@ -70,14 +89,14 @@ def test_index_groups_feeds_by_family_in_a_stable_order():
 def test_index_shows_last_update_or_never():
     doc = index_doc()
     updates = {row.findall("td")[0].text_content(): row.findall("td")[2].text_content()
-               for row in doc.xpath("//table/tr[td]")}
-    assert updates["Digest"] == "2021-01-21 12:06 UTC"
-    assert updates["Digest: Wired"] == "never"
+               for row in doc.xpath("//table//tr[td]")}
+    assert updates["All articles"] == "2021-01-21 12:06 UTC"
+    assert updates["Wired"] == "never"
 
 
 def test_index_has_autodiscovery_for_each_format_of_each_feed():
     doc = index_doc()
-    found = {(link.get("type"), link.get("href"))
+    found = {(link.get("type"), urljoin(BASE + "index.html", link.get("href")))
              for link in doc.xpath("//head/link[@rel='alternate']")}
     types = {"rss": "application/rss+xml", "atom": "application/atom+xml", "json": "application/feed+json"}
     expected = {(types[fmt], f"{BASE}{f.spec.path}.{fmt}") for f in FEEDS for fmt in f.spec.settings.formats}
@@ -86,16 +105,24 @@ def test_index_has_autodiscovery_for_each_format_of_each_feed():
     assert len(doc.xpath("//head/link[@rel='alternate']")) == len(expected)
 
 
-def test_index_subscribe_links_are_absolute():
+def test_index_subscribe_links_lead_to_each_format():
     doc = index_doc()
     hrefs = [a.get("href") for a in doc.xpath("//table//td[4]//a")]
-    assert len(hrefs) == sum(len(f.spec.settings.formats) for f in FEEDS)
-    assert all(urlsplit(h).scheme == "https" for h in hrefs)
+    assert hrefs == [f"{f.spec.path}.{fmt}" for f in FEEDS for fmt in f.spec.settings.formats]
 
 
 def test_index_links_to_the_opml():
     doc = index_doc()
-    assert BASE + "feeds.opml" in [a.get("href") for a in doc.iter("a")]
+    assert "feeds.opml" in [a.get("href") for a in doc.iter("a")]
+
+
+def test_index_links_work_wherever_the_folder_is_served():
+    """Relative links: served at another host and port than site.base_url, every link stays there."""
+    hrefs = hrefs_between_pages(index_doc())
+    assert len(hrefs) > 2 * len(FEEDS)
+    assert [h for h in hrefs if not urljoin(ELSEWHERE + "index.html", h).startswith(ELSEWHERE)] == []
+    assert {urljoin(ELSEWHERE + "index.html", h) for h in hrefs} >= {
+        ELSEWHERE + "feeds.opml", ELSEWHERE + "feeds/topics/ai.html", ELSEWHERE + "feeds/topics/ai.rss"}
 
 
 def test_index_escapes_feed_titles():
@@ -109,7 +136,23 @@ def test_index_escapes_feed_titles():
 def test_index_of_nothing_still_links_the_opml():
     doc = lxml.html.fromstring(render_index(SITE, []))
     assert doc.xpath("//table") == []
-    assert BASE + "feeds.opml" in [a.get("href") for a in doc.iter("a")]
+    assert "feeds.opml" in [a.get("href") for a in doc.iter("a")]
+
+
+def test_pages_fit_a_phone_without_a_sideways_scroll():
+    """The CSS that keeps a 390 px phone from scrolling sideways (tests/test_phone.py checks it in Chromium):
+    long words break anywhere, images shrink, nothing has a fixed width, and on a narrow screen each feed's
+    table row becomes a block of lines."""
+    for page in (render_index(SITE, FEEDS), render_preview(SITE, FEEDS[3], [article(1)])):
+        doc = lxml.html.fromstring(page)
+        assert doc.xpath("//meta[@name='viewport']/@content") == ["width=device-width, initial-scale=1"]
+        css = doc.findtext(".//style")
+        assert re.search(r"\bbody \{[^}]*overflow-wrap: anywhere", css)
+        assert re.search(r"\bimg \{[^}]*max-width: 100%", css)
+        assert not re.search(r"min-width|(?<!-)width: *[\d.]+(px|em|vw)", css), css
+        narrow = re.search(r"@media \(max-width: 40rem\) \{(.*)\}", css, flags=re.DOTALL)
+        assert narrow and "table, tbody, tr, td { display: block; }" in narrow.group(1)
+        assert "thead { display: none; }" in narrow.group(1)
 
 
 # --- previews ------------------------------------------------------------------------------------
@@ -136,8 +179,19 @@ def test_preview_lists_items_with_links_and_provider():
 def test_preview_autodiscovery_and_home_link():
     doc = preview([article(1)])
     hrefs = doc.xpath("//head/link[@rel='alternate']/@href")
-    assert hrefs == [f"{BASE}feeds/topics/ai.{fmt}" for fmt in ("rss", "atom", "json")]
-    assert BASE + "index.html" in doc.xpath("//a/@href")
+    assert hrefs == [f"ai.{fmt}" for fmt in ("rss", "atom", "json")]
+    assert "../../index.html" in doc.xpath("//a/@href")
+    everything = lxml.html.fromstring(render_preview(SITE, FEEDS[0], []))
+    assert everything.xpath("//head/link[@rel='alternate']/@href") == ["all.rss", "all.atom", "all.json"]
+    assert "../index.html" in everything.xpath("//a/@href")
+
+
+def test_preview_links_work_wherever_the_folder_is_served():
+    page = ELSEWHERE + "feeds/topics/ai.html"
+    hrefs = hrefs_between_pages(preview([article(1, provider=Provider("Wired", "wired.com"))]))
+    assert len(hrefs) == 7  # 3 autodiscovery, home, 3 formats
+    assert {urljoin(page, h) for h in hrefs} == {ELSEWHERE + "index.html"} | {
+        f"{ELSEWHERE}feeds/topics/ai.{fmt}" for fmt in ("rss", "atom", "json")}
 
 
 def test_preview_escapes_titles_and_excerpts():
@@ -219,3 +273,37 @@ def test_opml_of_nothing_is_still_valid():
     root = etree.fromstring(render_opml(SITE, []))
     assert root.get("version") == "2.0"
     assert root.findall("body/outline") == []
+
+
+# --- how a preview is ranked -----------------------------------------------------------------------
+
+
+def test_a_heat_ranked_preview_says_so_and_shows_each_items_heat():
+    items = [article(1, heat=115.0), article(2, heat=12.5), article(3)]
+    doc = preview(items, summary(Family.CONFIGURED, "top", "Top stories", 3, sort="heat"))
+    assert doc.xpath("//p[@class='ranking']")[0].text_content() == "Ranked by heat, hottest first."
+    assert [h.text_content() for h in doc.xpath("//article//*[@class='heat']")] == [
+        "heat 115", "heat 12.5", "no heat"]
+
+
+def test_a_trending_preview_says_so_with_its_half_life_and_shows_each_items_heat():
+    feed = summary(Family.CONFIGURED, "trending", "Trending", 1, sort="trending", half_life=timedelta(hours=36))
+    doc = preview([article(1, heat=7.0)], feed)
+    assert doc.xpath("//p[@class='ranking']")[0].text_content() == (
+        "Ranked by trending: heat that halves every 36 hours since publication, hottest first.")
+    assert [h.text_content() for h in doc.xpath("//article//*[@class='heat']")] == ["heat 7"]
+
+
+def test_a_date_ranked_preview_shows_no_heat():
+    doc = preview([article(1, heat=115.0)])
+    assert doc.xpath("//*[@class='ranking']") == doc.xpath("//*[@class='heat']") == []
+    assert "heat" not in doc.text_content()
+
+
+@pytest.mark.parametrize(("half_life", "shown"), [
+    (timedelta(hours=24), "24 hours"), (timedelta(days=7), "7 days"), (timedelta(hours=1), "1 hour"),
+    (timedelta(minutes=30), "30 minutes"), (timedelta(seconds=90), "90 seconds"), (timedelta(days=2), "2 days"),
+])
+def test_half_life_as_people_say_it(half_life, shown):
+    feed = summary(Family.ALL, "all", "Digest", 1, name="All articles", sort="trending", half_life=half_life)
+    assert f"every {shown} since" in preview([article(1)], feed).text_content()

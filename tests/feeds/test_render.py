@@ -235,23 +235,43 @@ def test_rss_item_carries_every_field():
     assert media.get("medium") == "image"
 
 
+def _ids(spec_, items, fmt) -> list[str]:
+    data, _ = render_feed(site(), spec_, items, fmt)
+    if fmt == "json":
+        return [i["id"] for i in json.loads(data)["items"]]
+    return [e.id for e in feedparser.parse(data).entries]
+
+
 @pytest.mark.parametrize("fmt", ["rss", "atom", "json"])
-def test_entry_ids_are_stable_and_differ_between_feeds(fmt):
-    """One id per article and feed: newsboat keys items by id across all subscriptions (its issue #898)."""
+def test_an_article_has_one_id_in_every_feed(fmt):
+    """RFC 4287 4.2.6, and what aggregators and planets deduplicate on: the article's own id, whichever feed
+    carries it, unchanged by an edit."""
     a = rich()
-    moved = rich(title="Edited title", excerpt="Edited", body=None)  # same article id, new content
+    edited = rich(title="Edited title", excerpt="Edited", body=None)  # same article id, new content
+    feeds = [spec(), spec(family=Family.ALL, slug="all"), spec(family=Family.CONFIGURED, slug="top", sort="heat")]
+    assert {tuple(_ids(s, [a], fmt)) for s in feeds} == {(a.id,)}
+    assert _ids(spec(), [edited], fmt) == _ids(spec(), [article(7), a], fmt)[1:] == [a.id]
+    assert _ids(spec(), [a], fmt) != _ids(spec(), [rich(2)], fmt)
 
-    def ids(spec_, items):
-        data, _ = render_feed(site(), spec_, items, fmt)
-        if fmt == "json":
-            return [i["id"] for i in json.loads(data)["items"]]
-        return [e.id for e in feedparser.parse(data).entries]
 
-    topic, everything = spec(), spec(family=Family.ALL, slug="all")
-    assert ids(topic, [a]) == ids(topic, [moved]) == ids(topic, [article(7), a])[1:]
-    assert ids(topic, [a]) != ids(everything, [a])
-    assert ids(topic, [a]) != ids(topic, [rich(2)])
-    assert all(i.startswith("urn:uuid:") for i in ids(topic, [a]) + ids(everything, [a]))
+@pytest.mark.parametrize("fmt", ["rss", "atom", "json"])
+def test_per_feed_entry_ids_are_stable_and_differ_between_feeds(fmt):
+    """entry_ids: per-feed, for newsboat, which keys items by id across all subscriptions (its issue #898)."""
+    a = rich()
+    edited = rich(title="Edited title", excerpt="Edited", body=None)
+    topic, everything = spec(entry_ids="per-feed"), spec(family=Family.ALL, slug="all", entry_ids="per-feed")
+    assert _ids(topic, [a], fmt) == _ids(topic, [edited], fmt) == _ids(topic, [article(7), a], fmt)[1:]
+    assert _ids(topic, [a], fmt) != _ids(everything, [a], fmt)
+    assert _ids(topic, [a], fmt) != _ids(topic, [rich(2)], fmt)
+    assert a.id not in _ids(topic, [a], fmt) + _ids(everything, [a], fmt)
+    assert all(i.startswith("urn:uuid:") for i in _ids(topic, [a], fmt) + _ids(everything, [a], fmt))
+
+
+@pytest.mark.parametrize("entry_ids", ["per-article", "per-feed"])
+def test_rss_guid_of_a_urn_is_not_a_permalink(entry_ids):
+    guid = rss([rich()], spec(entry_ids=entry_ids)).find("channel/item/guid")
+    assert guid.text.startswith("urn:uuid:")
+    assert guid.get("isPermaLink") == "false"
 
 
 def test_rss_has_no_source_when_the_providers_feed_is_unknown():

@@ -102,6 +102,18 @@ def test_family_title_pattern():
     assert topic.spec.title == "AI by Digest"
 
 
+def test_each_feed_has_a_name_for_the_index_without_the_site_title():
+    config = validate_config({"site": {"title": "Digest"}, "feeds": [{"name": "top"}, {"name": "hot", "title": "Hot"}]})
+    specs = {p.spec.path: p.spec for p in plan_all(config, [art("a", topics=("AI Hardware",), provider=WIRED)], NOW)}
+    assert {path: (spec.name, spec.title) for path, spec in specs.items()} == {
+        "feeds/all": ("All articles", "Digest"),
+        "feeds/top": ("top", "Digest: top"),
+        "feeds/hot": ("Hot", "Hot"),
+        "feeds/topics/ai-hardware": ("AI Hardware", "Digest: AI Hardware"),
+        "feeds/providers/wired-com": ("Wired", "Digest: Wired"),
+    }
+
+
 def test_topics_differing_only_in_case_merge_into_one_feed():
     articles = [art("a", topics=("AI",)), art("b", topics=("ai",)), art("c", topics=("AI",))]
     plans = [p for p in plan_all(validate_config({}), articles, NOW) if p.spec.path.startswith("feeds/topics/")]
@@ -162,10 +174,26 @@ CATALOGUE = [
     ({"max_age": "1d"}, ["a"]),
     ({"max_age": "2d"}, ["a", "b"]),
     ({"topics": ["ai", "robotics"], "max_age": "2d", "min_quality": 60}, ["a"]),  # all conditions at once
+    ({"topics": ["machine-learning"]}, ["a"]),  # a name's URL slug
+    ({"topics": ["MACHINE LEARNING"]}, ["a"]),
+    ({"topics": ["Machine-Learning", "ROBOTICS"]}, ["a", "b"]),
+    ({"topics": ["machine learning!"]}, []),  # neither the name nor its slug
+    ({"providers": ["south-china-morning-post"]}, ["b"]),  # name's slug
+    ({"providers": ["wired-com"]}, ["a"]),  # domain's slug: the provider feed's URL name
+    ({"categories": ["OPINION"]}, ["b"]),
 ])
 def test_configured_feed_filters(filter_, expected):
     feeds = plan(CATALOGUE, feeds=[{"name": "mine", "filter": filter_}])
     assert feeds["feeds/mine"] == ids(*expected)
+
+
+def test_a_filter_matches_as_the_feed_urls_name_it():
+    """A filter value written as the topic feed's URL name selects what that feed holds."""
+    articles = [art("a", topics=("AI Hardware",)), art("b", topics=("AI",)), art("c", topics=("C++",))]
+    feeds = plan(articles, feeds=[{"name": "hw", "filter": {"topics": ["ai-hardware"]}},
+                                  {"name": "cpp", "filter": {"topics": [slug("C++")]}}])
+    assert feeds["feeds/hw"] == feeds["feeds/topics/ai-hardware"] == ids("a")
+    assert feeds["feeds/cpp"] == feeds[f"feeds/topics/{slug('C++')}"] == ids("c")
 
 
 def test_configured_feed_excludes_invisible_articles():
