@@ -44,7 +44,8 @@ loopback only; every wait is bounded. The corpus is restored after the edit and 
 crash: see _recover()).
 
 The report keeps one current section per corpus size at the top of the --out file: a size's section is
-replaced by the next run of that size, and the replaced one moves, unchanged, to the top of the history below.
+replaced by the next run of that size, and the replaced one moves, unchanged, to the top of the history below
+(a --quick run's section is provisional: it is dropped instead).
 """
 
 from __future__ import annotations
@@ -1072,6 +1073,8 @@ def cell(values: list[float], unit: str, target: tuple[str, float] | None = None
     if target:
         op, limit = target
         met = med <= limit if op == "<=" else med >= limit
+        if unit == "x" and fmt(med, unit) == fmt(limit, unit) and med != limit:
+            text = f"{med:.3f}×" + text[len(fmt(med, unit)):]  # 0.0994× is not "0.10×, missed"
         text += ": met" if met else ": **missed**"
     return text, met
 
@@ -1086,6 +1089,7 @@ class Row:
     unit: str
     target_text: str = ""
     target: tuple[str, float] | None = None
+    short: str = ""  # in the list of missed targets
 
 
 def config_rows(runs: list[dict], config: str) -> dict[str, tuple[list[float], float | None, str]]:
@@ -1132,24 +1136,26 @@ def config_rows(runs: list[dict], config: str) -> dict[str, tuple[list[float], f
 
 
 ROWS = {
-    "yaml": Row("cold build ÷ Hugo on the same YAML files, same run", "x", "≤ 0.8×", ("<=", 0.8)),
-    "toml": Row("cold build ÷ Hugo on trimmed TOML front matter, same run (stretch)", "x", "≤ 1×", ("<=", 1.0)),
+    "yaml": Row("cold build ÷ Hugo on the same YAML files, same run", "x", "≤ 0.8×", ("<=", 0.8),
+                "cold ÷ Hugo YAML"),
+    "toml": Row("cold build ÷ Hugo on trimmed TOML front matter, same run (stretch)", "x", "≤ 1×", ("<=", 1.0),
+                "cold ÷ Hugo TOML (stretch)"),
     "cold": Row("cold build (`feedd build`, empty output and state), wall", "s"),
     "cold_cpu": Row("cold build, CPU user+sys (info)", "s"),
-    "cold_rss": Row("cold build, peak RSS (largest process)", "MB", "≤ 400 MB", ("<=", 400)),
-    "warm": Row("warm restart (`feedd build` again, nothing changed)", "s", "≤ 5 s", ("<=", 5)),
-    "noop": Row("no-op rescan (`Builder.build()` in one process)", "s", "≤ 1 s", ("<=", 1)),
-    "edit_median": Row("edit → served, median", "s", "≤ 0.2 s", ("<=", 0.2)),
-    "edit_p95": Row("edit → served, p95 (min–max: per-run p95)", "s", "≤ 0.5 s", ("<=", 0.5)),
+    "cold_rss": Row("cold build, peak RSS (largest process)", "MB", "≤ 400 MB", ("<=", 400), "cold build RSS"),
+    "warm": Row("warm restart (`feedd build` again, nothing changed)", "s", "≤ 5 s", ("<=", 5), "warm restart"),
+    "noop": Row("no-op rescan (`Builder.build()` in one process)", "s", "≤ 1 s", ("<=", 1), "no-op rescan"),
+    "edit_median": Row("edit → served, median", "s", "≤ 0.2 s", ("<=", 0.2), "edit median"),
+    "edit_p95": Row("edit → served, p95 (min–max: per-run p95)", "s", "≤ 0.5 s", ("<=", 0.5), "edit p95"),
     "edit_topics": Row("edit → served, median, 5 largest topic feeds only (info)", "s"),
     "edit_providers": Row("edit → served, median, small provider feeds only (info)", "s"),
-    "burst": Row("1,000 files added → all visible, none lost", "s", "≤ 10 s", ("<=", 10)),
+    "burst": Row("1,000 files added → all visible, none lost", "s", "≤ 10 s", ("<=", 10), "1,000 files"),
     "burst_removed": Row("1,000 files removed → all gone (info)", "s"),
-    "rss": Row("peak RSS of `feedd run` (VmHWM, main process)", "MB", "≤ 400 MB", ("<=", 400)),
+    "rss": Row("peak RSS of `feedd run` (VmHWM, main process)", "MB", "≤ 400 MB", ("<=", 400), "`feedd run` RSS"),
     "children_rss": Row("peak RSS of its child processes, summed (info)", "MB"),
     "startup": Row("`feedd run` start → /healthz 200 (info)", "s"),
-    "http200": Row("HTTP 200: feedd / nginx req/s", "x", "≥ 0.1×", (">=", 0.1)),
-    "http304": Row("HTTP 304 (If-None-Match): feedd / nginx req/s", "x", "≥ 0.1×", (">=", 0.1)),
+    "http200": Row("HTTP 200: feedd / nginx req/s", "x", "≥ 0.1×", (">=", 0.1), "HTTP 200"),
+    "http304": Row("HTTP 304 (If-None-Match): feedd / nginx req/s", "x", "≥ 0.1×", (">=", 0.1), "HTTP 304"),
     "httpgzip": Row("HTTP gzip: feedd / nginx req/s (info)", "x"),
 }
 
@@ -1163,7 +1169,7 @@ def report_size(n: int, runs: list[dict], configs: list[str], env: dict) -> tupl
     """The current section of one corpus size, and the targets it missed."""
     lbl = label(n)
     missed: list[str] = []
-    missed_here: list[str] = []
+    missed_here: dict[str, list[str]] = {}
     per = {c: config_rows(runs, c) for c in configs}
     body = []
     for key, spec in ROWS.items():
@@ -1180,7 +1186,7 @@ def report_size(n: int, runs: list[dict], configs: list[str], env: dict) -> tupl
                     text, met = text.replace(": met", ": **missed**"), False
             if met is False:
                 missed.append(f"{lbl} {c}: {spec.name}")
-                missed_here.append(f"{spec.name} ({c})")
+                missed_here.setdefault(spec.short or spec.name, []).append(c)
             cells.append(text)
         body.append([spec.name, spec.target_text] + cells)
 
@@ -1194,7 +1200,9 @@ def report_size(n: int, runs: list[dict], configs: list[str], env: dict) -> tupl
         f"- {len(runs)} run(s); each figure is the median of all samples, min–max in brackets; {EDITS} edits per "
         f"run and configuration, {env['noop']} no-op rescan(s) per run; `feedd run` with `server.processes: "
         f"{runs[0].get('processes', 1) if runs else '?'}`",
-        "- targets: " + ("all met." if not missed else "**missed**: " + "; ".join(missed_here) + "."),
+        "- targets: " + ("all met." if not missed else "**missed**: " + "; ".join(
+            f"{name} ({'both' if len(cs) == len(configs) == 2 else ', '.join(cs)})" for name, cs in missed_here.items())
+                         + "."),
         "",
     ]
     lines += table(["scenario", "target"] + [CONFIGS[c] for c in configs], body)
@@ -1328,7 +1336,8 @@ INTRO = """\
 
 Written by `make bench` (`benchmarks/bench.py`; how it measures is under "How it is measured"). One current
 section per corpus size comes first: the latest run of that size, with its commit. When the next run of a size
-replaces its section, the old one moves, unchanged, to the top of "History" below.
+replaces its section, the old one moves, unchanged, to the top of "History" below (a `--quick` smoke run's
+section is dropped instead).
 
 Targets (issue 16), each for the built-in defaults and for `config/feedd.yaml` as shipped: cold build ≤ 0.8×
 Hugo on the same YAML files in the same run (stretch: ≤ 1× Hugo on trimmed TOML front matter); warm restart
@@ -1344,10 +1353,10 @@ def commands(args: argparse.Namespace, argv: list[str]) -> list[str]:
         "## How it is measured",
         "",
         "```sh",
-        "make bench   # = .venv/bin/python benchmarks/bench.py  (--sizes 10000,100000 --runs 3)",
+        "make bench   # = .venv/bin/python benchmarks/bench.py $(BENCH_ARGS); defaults: --sizes 10000,100000 --runs 3",
         f"# the last run: {' '.join(shlex.quote(a) for a in ['.venv/bin/python', 'benchmarks/bench.py', *argv])}",
-        "# flags: --sizes 10k,100k  --runs N  --quick (10k, 1 run)  --configs defaults,shipped  --no-hugo",
-        "#        --no-wrk  --wrk-seconds S  --noop N  --processes N  --keep  --out FILE",
+        "# BENCH_ARGS: --sizes 10k,100k  --runs N  --quick (10k, 1 run)  --configs defaults,shipped  --no-hugo",
+        "#             --no-wrk  --wrk-seconds S  --noop N  --processes N  --keep  --out FILE",
         "",
         "# corpus (reused when bench/corpus-<N> holds the expected file count)",
         "python ../shared/tools/gen_corpus.py bench/corpus-<N> --count <N> --seed 1",
@@ -1404,7 +1413,9 @@ def commands(args: argparse.Namespace, argv: list[str]) -> list[str]:
     ]
 
 
-CURRENT = re.compile(r"<!-- bench:current (\S+) -->\n(.*?)<!-- /bench:current \1 -->\n?", re.S)
+# A provisional section (a --quick smoke run) is dropped when the next run of its size replaces it; any other
+# moves to the history.
+CURRENT = re.compile(r"<!-- bench:current (\S+)( provisional)? -->\n(.*?)<!-- /bench:current \1 -->\n?", re.S)
 HISTORY = "<!-- bench:history -->"
 
 
@@ -1424,22 +1435,24 @@ def size_of(lbl: str) -> int:
     return int(lbl[:-1]) * 1000 if lbl.endswith("k") else int(lbl)
 
 
-def update_report(old: str, blocks: dict[str, list[str]], how: list[str]) -> str:
+def update_report(old: str, blocks: dict[str, list[str]], how: list[str], provisional: bool = False) -> str:
     """The new report: INTRO, the current section of every size (this run's replace theirs), how it is
-    measured, then the history, with the replaced sections on top. A file in an older layout (no markers)
-    becomes history as a whole."""
-    current = {m.group(1): m.group(2).strip("\n") for m in CURRENT.finditer(old)}
+    measured, then the history, with the replaced sections on top (unless they were provisional). A file in an
+    older layout (no markers) becomes history as a whole."""
+    current = {m.group(1): (m.group(3).strip("\n"), bool(m.group(2))) for m in CURRENT.finditer(old)}
     if HISTORY in old:
         history = old.split(HISTORY, 1)[1].strip("\n")
     elif old.strip() and not current:
         history = demote(old.strip())
     else:
         history = ""
-    moved = [demote(current[lbl]) for lbl in blocks if lbl in current]
-    current.update({lbl: "\n".join(lines).strip("\n") for lbl, lines in blocks.items()})
+    moved = [demote(current[lbl][0]) for lbl in blocks if lbl in current and not current[lbl][1]]
+    current.update({lbl: ("\n".join(lines).strip("\n"), provisional) for lbl, lines in blocks.items()})
     parts = [INTRO]
     for lbl in sorted(current, key=size_of):
-        parts.append(f"<!-- bench:current {lbl} -->\n{current[lbl]}\n<!-- /bench:current {lbl} -->\n\n")
+        text, prov = current[lbl]
+        parts.append(f"<!-- bench:current {lbl}{' provisional' if prov else ''} -->\n{text}\n"
+                     f"<!-- /bench:current {lbl} -->\n\n")
     parts.append("\n".join(how) + "\n")
     parts.append("## History\n\n" + HISTORY + "\n\n" + "\n\n".join(moved + ([history] if history else [])) + "\n")
     return "".join(parts)
@@ -1527,7 +1540,7 @@ def main() -> int:
         if not args.wrk:
             blocks[label(n)].append("HTTP scenario skipped (wrk or contrib/nginx.conf missing, or --no-wrk).\n")
     old = out.read_text(encoding="utf-8") if out.exists() else ""
-    out.write_text(update_report(old, blocks, commands(args, argv)), encoding="utf-8")
+    out.write_text(update_report(old, blocks, commands(args, argv), provisional=args.quick), encoding="utf-8")
     log(f"wrote {out}")
     for lines in blocks.values():
         print("\n".join(lines))
