@@ -1408,7 +1408,13 @@ def commands(args: argparse.Namespace, argv: list[str]) -> list[str]:
         "pages are disabled. Hugo's embedded RSS template puts each item's summary (the first 70 words of its "
         "body, rendered from Markdown) in `description`; feedd writes RSS, Atom and JSON Feed with full texts, "
         "an HTML preview per feed and a `.gz` sibling of every file, so it writes far more than Hugo does. Hugo "
-        "reads `published: false` as a draft (an undocumented alias) and skips it, as feedd withholds it.",
+        "reads `published: false` as a draft (an undocumented alias of `draft`) and skips it, as feedd withholds "
+        "it; at 10k, Hugo's home, `topics/ai` and `categories/news` feeds list the same 50 articles in the same "
+        "order as feedd's `all`, `topics/ai` and `categories/news`, and both write one feed per topic, provider and "
+        "category (494 at 10k, 2,304 at 100k; Hugo's term URLs keep non-ASCII letters, feedd's are ASCII slugs). "
+        "Hugo keeps no build state between runs (`--cacheDir` holds processed images and modules, none here), so "
+        "its second build after an edit is another full build; it uses both cores (Go), and needs about 5 GB at "
+        "100k on the YAML site, 3 GB on the TOML one.",
         "",
     ]
 
