@@ -26,8 +26,9 @@ test: $(STAMP)
 	$(BIN)/ruff check feedd tests
 	$(BIN)/python -m pytest -q
 
+# make bench BENCH_ARGS="--quick"   (flags: .venv/bin/python benchmarks/bench.py --help)
 bench: $(STAMP)
-	$(BIN)/python benchmarks/bench.py
+	$(BIN)/python benchmarks/bench.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) public state build *.egg-info

@@ -1,12 +1,25 @@
 #!/usr/bin/env python3
-"""feedd benchmark suite (issue 4): `make bench` writes BENCHMARKS.md.
+"""feedd benchmark suite (issues 4 and 16): `make bench` updates BENCHMARKS.md.
 
     .venv/bin/python benchmarks/bench.py [--sizes 10000,100000] [--runs 3] [--quick] [--out BENCHMARKS.md]
+                                         [--configs defaults,shipped] [--no-hugo] [--no-wrk] [--keep]
 
 Per corpus size (bench/corpus-<N>, generated with ../shared/tools/gen_corpus.py --seed 1 when missing or
-incomplete), each run gets a fresh config and empty output/state folders under bench/work/, then measures:
+incomplete), the corpus is first converted into two Hugo sites (benchmarks/hugo_site.py, untimed: the YAML
+front matter as written, and trimmed TOML). Each run then gets, for each of two feedd configurations, a fresh
+config and empty output/state folders under bench/work/:
 
-1. cold build          `feedd build -c CFG` with empty output and state (wall time of the process)
+- `defaults`: the built-in defaults (plus `defaults.content: full`, as every earlier run of this bench);
+- `shipped`:  config/feedd.yaml as shipped (byte budget, trending and top feeds), with only its paths
+              pointed at the corpus and the run's folder and its base_url at the run's port;
+
+both with `server.processes` = --processes. Then it measures:
+
+1. cold build          `feedd build -c CFG` with empty output and state, for both configurations, alternating
+                       in the same run with `hugo` on the YAML site and on the trimmed TOML site (the order
+                       rotates from run to run): wall time, CPU user+sys and peak RSS from os.wait4 (the
+                       largest process of the tree; children count once they are reaped), and the summed RSS
+                       of the process tree, sampled every 0.1 s
 2. warm restart        the same command again, state present, nothing changed
 3. no-op rescan        one Python process: Builder(load_config(CFG)).build() once, then time build() N times
 4. edit → served       `feedd run` running; 50 title edits (temp file + os.replace, as editors do) of articles
@@ -20,10 +33,19 @@ incomplete), each run gets a fresh config and empty output/state folders under b
                        feedd and nginx (contrib/nginx.conf) side by side in the same run, alternating order;
                        `feedd run` has `server.processes` = --processes (default: one per core, as nginx's
                        `worker_processes auto`)
+8. Hugo, one edit      the title of the newest article changed in each Hugo site, then `hugo` again on the
+                       same output folder (Hugo has no incremental build outside `hugo server`): its wall time
+                       against feedd's edit → served
 
-The machine is shared and noisy: every figure is a median over several samples, with min-max. Only the
-standard library and the project's venv; loopback only; every wait is bounded. The corpus is restored after
-the edit and burst scenarios (also after a crash: see _recover()).
+Hugo is Debian's `hugo` (0.111); when it is missing the bench tries `apt-get install hugo` and, when that
+fails, skips the Hugo rows with one line. The machine is shared and noisy: every figure is a median over
+several samples, with min-max. Only the standard library, PyYAML (the project's venv) and hugo_site.py;
+loopback only; every wait is bounded. The corpus is restored after the edit and burst scenarios (also after a
+crash: see _recover()).
+
+The report keeps one current section per corpus size at the top of the --out file: a size's section is
+replaced by the next run of that size, and the replaced one moves, unchanged, to the top of the history below
+(a --quick run's section is provisional: it is dropped instead).
 """
 
 from __future__ import annotations
@@ -42,12 +64,16 @@ import socket
 import statistics
 import subprocess
 import sys
+import threading
 import time
 import uuid
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+import yaml
+from hugo_site import edit_title, restore, write_sites
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "bench"
@@ -56,6 +82,10 @@ GEN = ROOT.parent / "shared" / "tools" / "gen_corpus.py"
 PY = Path(sys.executable)
 FEEDD = PY.parent / "feedd"
 CONTRIB_NGINX = ROOT / "contrib" / "nginx.conf"
+SHIPPED_CONFIG = ROOT / "config" / "feedd.yaml"
+CONFIGS = {"defaults": "built-in defaults", "shipped": "`config/feedd.yaml` as shipped"}
+HUGO_MODES = {"yaml": "Hugo, the YAML front matter as written", "toml": "Hugo, trimmed TOML front matter"}
+BUILD_TIMEOUT = 1800.0  # one cold build (feedd or Hugo) of a 100k corpus
 BACKUP = WORK / "edit-backup.json"  # originals of edited files, until they are restored
 BURST_PREFIX = "zz-bench-burst-"  # new article files of scenario 5
 BURST_TOPIC = "Bench Burst"
@@ -124,6 +154,199 @@ def run_cmd(cmd: list[str], timeout: float, **kw) -> tuple[float, subprocess.Com
     t = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, **kw)
     return time.perf_counter() - t, proc
+
+
+# -- one process, measured -----------------------------------------------------------------------------------
+def vm_kb(pid: int, key: str) -> int | None:
+    """A /proc/<pid>/status value in kB (VmHWM, VmRSS); None once the process is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    except (OSError, ValueError):
+        return None
+    return None
+
+
+def children(pid: int) -> list[int]:
+    pids = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            pids += [int(p) for p in (task / "children").read_text().split()]
+        except OSError:
+            pass
+    return pids
+
+
+def process_tree(pid: int) -> list[int]:
+    pids, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        pids.append(p)
+        todo += children(p)
+    return pids
+
+
+class TreeRSS(threading.Thread):
+    """The peak of the summed VmRSS of a process and its descendants, sampled every `every` seconds."""
+
+    def __init__(self, pid: int, every: float = 0.1) -> None:
+        super().__init__(daemon=True)
+        self.pid, self.every, self.peak_kb = pid, every, 0
+        self._done = threading.Event()
+
+    def run(self) -> None:
+        while not self._done.is_set():
+            self.peak_kb = max(self.peak_kb, sum(vm_kb(p, "VmRSS") or 0 for p in process_tree(self.pid)))
+            self._done.wait(self.every)
+
+    def finish(self) -> int:
+        self._done.set()
+        self.join()
+        return self.peak_kb
+
+
+@dataclass
+class Usage:
+    """What one command cost: wall seconds, CPU seconds (user, sys: the process and every descendant it
+    reaped, from wait4), the largest resident set of any of them (ru_maxrss) and the sampled tree sum, in MB."""
+
+    wall: float
+    user: float
+    sys: float
+    maxrss_mb: float
+    tree_mb: float
+    code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def cpu(self) -> float:
+        return self.user + self.sys
+
+    def as_dict(self) -> dict:
+        return {"wall": self.wall, "cpu": self.cpu, "user": self.user, "sys": self.sys, "rss": self.maxrss_mb,
+                "tree_rss": self.tree_mb, "code": self.code}
+
+
+def run_measured(cmd: list[str], timeout: float, logfile: Path) -> Usage:
+    """Run `cmd` to its end (stdout and stderr into logfile) and measure it with os.wait4: what
+    /usr/bin/time -f '%e %U %S %M' reports, without needing GNU time."""
+    with open(logfile, "w+b") as out, open(logfile.with_suffix(".err"), "w+b") as err:
+        t = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+                                env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        sampler = TreeRSS(proc.pid)
+        sampler.start()
+        expired = threading.Event()
+        lock = threading.Lock()
+
+        def kill() -> None:
+            with lock:
+                if proc.returncode is None:
+                    expired.set()
+                    proc.kill()
+
+        timer = threading.Timer(timeout, kill)
+        timer.start()
+        try:
+            _, status, ru = os.wait4(proc.pid, 0)
+            with lock:
+                proc.returncode = os.waitstatus_to_exitcode(status)
+            wall = time.perf_counter() - t
+        finally:
+            timer.cancel()
+            tree_kb = sampler.finish()
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read().decode(errors="replace"), err.read().decode(errors="replace")
+    if expired.is_set():
+        raise BenchFailure(f"{' '.join(cmd[:2])} did not finish within {timeout:.0f}s; log: {logfile}")
+    return Usage(wall, ru.ru_utime, ru.ru_stime, ru.ru_maxrss * 1024 / 1e6, tree_kb * 1024 / 1e6,
+                 proc.returncode, stdout, stderr)
+
+
+# -- Hugo ----------------------------------------------------------------------------------------------------
+def ensure_hugo() -> str | None:
+    """The hugo binary; installed with apt-get (Debian's package) when missing and we may; else None."""
+    found = shutil.which("hugo")
+    if found:
+        return found
+    apt = shutil.which("apt-get")
+    prefix = [] if os.geteuid() == 0 else (["sudo", "-n"] if shutil.which("sudo") else None)
+    if apt and prefix is not None:
+        log("hugo is missing: apt-get install hugo")
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        for cmd in ([apt, "install", "-y", "-q", "hugo"], [apt, "update", "-q"], [apt, "install", "-y", "-q", "hugo"]):
+            try:
+                proc = subprocess.run(prefix + cmd, capture_output=True, text=True, timeout=900, env=env)
+            except (OSError, subprocess.TimeoutExpired):
+                break
+            if "install" in cmd and proc.returncode == 0:
+                break
+    return shutil.which("hugo")
+
+
+def hugo_version(hugo: str) -> str:
+    out = subprocess.run([hugo, "version"], capture_output=True, text=True).stdout.strip()
+    m = re.search(r"hugo (v[\w.+-]+)", out)
+    return m.group(1) if m else out
+
+
+@dataclass
+class HugoSites:
+    binary: str
+    version: str
+    sites: dict[str, Path]  # mode → site folder
+
+
+def prepare_hugo(hugo: str, corpus: Path, n: int) -> HugoSites:
+    sites = {mode: BENCH / f"hugo-{label(n)}" / mode for mode in HUGO_MODES}
+    log(f"writing the Hugo sites under {sites['yaml'].parent.relative_to(ROOT)} (untimed)")
+    stats = write_sites(corpus, sites)
+    log(f"  {stats.articles} articles ({stats.drafts} drafts), {stats.bodies} with a body, {stats.orphans} "
+        f"full-text files matching none, {len(stats.skipped)} skipped, in {stats.seconds:.1f}s")
+    if stats.skipped:
+        raise BenchFailure(f"the Hugo converter could not read {len(stats.skipped)} article file(s), e.g. "
+                           f"{stats.skipped[:3]}")
+    return HugoSites(hugo, hugo_version(hugo), sites)
+
+
+def hugo_cmd(hugo: str, site: Path, dest: Path) -> list[str]:
+    return [hugo, "--source", str(site), "--destination", str(dest), "--cacheDir", str(WORK / "hugo-cache"),
+            "--noBuildLock"]
+
+
+def hugo_build(hugo: str, site: Path, dest: Path, logfile: Path) -> dict:
+    usage = run_measured(hugo_cmd(hugo, site, dest), BUILD_TIMEOUT, logfile)
+    if usage.code != 0:
+        raise BenchFailure(f"hugo exited {usage.code} on {site}; log: {logfile}\n{usage.stderr[-2000:]}")
+    feeds = sum(1 for _ in dest.rglob("index.xml"))
+    if not (dest / "index.xml").exists() or feeds < 2:
+        raise BenchFailure(f"hugo wrote {feeds} feed(s) to {dest}; log: {logfile}")
+    return {**usage.as_dict(), "feeds": feeds, "files": sum(1 for p in dest.rglob("*") if p.is_file())}
+
+
+def hugo_edit(hugo: str, site: Path, dest: Path, logfile: Path) -> dict:
+    """Change the title of the newest article (the first item of the home feed) and run hugo again on the
+    same output folder; check that the home feed shows the new title, then restore the article."""
+    link = ET.parse(dest / "index.xml").getroot().find("channel/item/link")
+    if link is None or not link.text:
+        raise BenchFailure(f"{dest / 'index.xml'} has no item to edit")
+    name = link.text.rstrip("/").rsplit("/", 1)[-1]
+    title = f"Bench edit {uuid.uuid4().hex[:12]}"
+    path = site / "content" / "posts" / f"{name}.md"
+    old = edit_title(site, name, title)
+    try:
+        usage = run_measured(hugo_cmd(hugo, site, dest), BUILD_TIMEOUT, logfile)
+        served = title.encode() in (dest / "index.xml").read_bytes()
+    finally:
+        restore(path, old)
+    if usage.code != 0:
+        raise BenchFailure(f"hugo exited {usage.code} after one edit on {site}; log: {logfile}")
+    if not served:
+        raise BenchFailure(f"hugo ran again after the edit of {path} but {dest / 'index.xml'} lacks the new title")
+    return {**usage.as_dict(), "article": name}
 
 
 # -- corpus --------------------------------------------------------------------------------------------------
@@ -294,23 +517,10 @@ class FeeddRun:
         return "\n".join(self.logfile.read_text(errors="replace").splitlines()[-n:])
 
     def vm(self, key: str, pid: int | None = None) -> int | None:
-        """A /proc/<pid>/status value in kB (VmHWM, VmRSS)."""
-        try:
-            for line in Path(f"/proc/{pid or self.proc.pid}/status").read_text().splitlines():
-                if line.startswith(key + ":"):
-                    return int(line.split()[1])
-        except OSError:
-            return None
-        return None
+        return vm_kb(pid or self.proc.pid, key)
 
     def children(self) -> list[int]:
-        pids = []
-        for task in Path(f"/proc/{self.proc.pid}/task").glob("*"):
-            try:
-                pids += [int(p) for p in (task / "children").read_text().split()]
-            except OSError:
-                pass
-        return pids
+        return children(self.proc.pid)
 
     def settle(self, quiet: float = 1.0, timeout: float = 120.0, since: str | None = None) -> dict:
         """Wait until no build has finished for `quiet` seconds (and, with `since`, one finished after it)."""
@@ -619,48 +829,53 @@ def scenario_burst(run: FeeddRun, corpus: Path, template: str) -> dict:
 
 
 # -- one run -------------------------------------------------------------------------------------------------
-def write_config(work: Path, corpus: Path, port: int, processes: int) -> Path:
+def write_config(work: Path, corpus: Path, port: int, processes: int, config: str) -> tuple[Path, str]:
+    """The run's config file and its site title: the built-in defaults, or config/feedd.yaml as shipped with
+    only its paths, base_url and server.processes replaced."""
+    if config == "defaults":
+        data: dict = {"site": {"title": "Bench"}, "defaults": {"content": "full"}}
+    else:
+        data = yaml.safe_load(SHIPPED_CONFIG.read_text(encoding="utf-8")) or {}
+    data.setdefault("site", {})["base_url"] = f"http://127.0.0.1:{port}/"
+    data["paths"] = {**(data.get("paths") or {}), "articles": str(corpus), "output": str(work / "public"),
+                     "state": str(work / "state")}
+    data["server"] = {**(data.get("server") or {}), "processes": processes}
     cfg = work / "feedd.yaml"
-    cfg.write_text(
-        "site:\n  title: Bench\n"
-        f"  base_url: 'http://127.0.0.1:{port}/'\n"
-        f"paths:\n  articles: {str(corpus)!r}\n  output: {str(work / 'public')!r}\n  state: {str(work / 'state')!r}\n"
-        "defaults: {content: full}\n"
-        f"server: {{processes: {processes}}}\n",
-        encoding="utf-8",
-    )
-    return cfg
+    cfg.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    return cfg, data["site"].get("title", "feedd")
 
 
-def one_run(n: int, corpus: Path, cmap: CorpusMap, k: int, args: argparse.Namespace, logs: Path) -> dict:
-    work = WORK / f"{label(n)}-run{k}"
-    if work.exists():
-        shutil.rmtree(work)
-    work.mkdir(parents=True)
-    port = free_port()
-    cfg = write_config(work, corpus, port, args.processes)
-    res: dict = {"errors": [], "processes": args.processes}
+@dataclass
+class Setup:
+    config: str
+    work: Path
+    port: int
+    cfg: Path
+    title: str
+    tag: str  # for log file names
 
-    log(f"{label(n)} run {k}: cold build")
-    took, proc = run_cmd([str(FEEDD), "build", "-c", str(cfg)], timeout=1800)
-    (logs / f"{label(n)}-run{k}-cold.log").write_text(proc.stdout + proc.stderr, errors="replace")
-    if proc.returncode != 0:
-        raise BenchFailure(f"cold build exited {proc.returncode}:\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}")
-    res["cold"] = took
-    res["build_summary"] = proc.stdout.strip()
-    log(f"  cold build {took:.2f}s")
 
-    log(f"{label(n)} run {k}: warm restart")
-    took, proc = run_cmd([str(FEEDD), "build", "-c", str(cfg)], timeout=1800)
-    (logs / f"{label(n)}-run{k}-warm.log").write_text(proc.stdout + proc.stderr, errors="replace")
-    if proc.returncode != 0:
-        raise BenchFailure(f"warm build exited {proc.returncode}:\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}")
-    res["warm"] = took
-    res["warm_summary"] = proc.stdout.strip()
-    log(f"  warm restart {took:.2f}s")
+def cold_build(s: Setup, logs: Path) -> dict:
+    usage = run_measured([str(FEEDD), "build", "-c", str(s.cfg)], BUILD_TIMEOUT, logs / f"{s.tag}-cold.log")
+    if usage.code != 0:
+        raise BenchFailure(f"cold build exited {usage.code}:\n{usage.stdout[-2000:]}{usage.stderr[-2000:]}")
+    return {**usage.as_dict(), "summary": usage.stdout.strip()}
 
-    log(f"{label(n)} run {k}: no-op rescan ×{args.noop}")
-    took, proc = run_cmd([str(PY), "-c", NOOP_SCRIPT, str(cfg), str(args.noop)], timeout=1800)
+
+def feedd_scenarios(s: Setup, res: dict, corpus: Path, cmap: CorpusMap, n: int, k: int,
+                    args: argparse.Namespace, logs: Path) -> None:
+    """Scenarios 2-7 for one configuration, after its cold build; results and problems go into `res`."""
+    log(f"{s.tag}: warm restart")
+    usage = run_measured([str(FEEDD), "build", "-c", str(s.cfg)], BUILD_TIMEOUT, logs / f"{s.tag}-warm.log")
+    if usage.code != 0:
+        raise BenchFailure(f"warm build exited {usage.code}:\n{usage.stdout[-2000:]}{usage.stderr[-2000:]}")
+    res["warm"] = usage.wall
+    res["warm_usage"] = usage.as_dict()
+    res["warm_summary"] = usage.stdout.strip()
+    log(f"  warm restart {usage.wall:.2f}s (CPU {usage.cpu:.1f}s, peak RSS {usage.maxrss_mb:.0f} MB)")
+
+    log(f"{s.tag}: no-op rescan ×{args.noop}")
+    took, proc = run_cmd([str(PY), "-c", NOOP_SCRIPT, str(s.cfg), str(args.noop)], timeout=BUILD_TIMEOUT)
     if proc.returncode != 0:
         raise BenchFailure(f"no-op rescan failed:\n{proc.stderr[-3000:]}")
     noop = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -670,14 +885,14 @@ def one_run(n: int, corpus: Path, cmap: CorpusMap, k: int, args: argparse.Namesp
         res["errors"].append(f"no-op rescan wrote/removed files: {noop['written']}")
     log(f"  no-op rescan {', '.join(f'{t:.3f}' for t in noop['times'])}s (first build in process {noop['first']:.2f}s)")
 
-    log(f"{label(n)} run {k}: feedd run")
-    run = FeeddRun(cfg, port, logs / f"{label(n)}-run{k}-feedd-run.log")
+    log(f"{s.tag}: feedd run")
+    run = FeeddRun(s.cfg, s.port, logs / f"{s.tag}-feedd-run.log")
     res["startup"] = run.startup
     log(f"  /healthz 200 after {run.startup:.2f}s")
     try:
         run.settle(quiet=1.0, timeout=300)
-        log(f"{label(n)} run {k}: {EDITS} edits")
-        edits = scenario_edits(run, corpus, work / "public", cmap, "Bench", seed=1000 * n + k)
+        log(f"{s.tag}: {EDITS} edits")
+        edits = scenario_edits(run, corpus, s.work / "public", cmap, s.title, seed=1000 * n + k)
         res["edits"] = edits["latencies"]
         res["edits_lost"] = edits["lost"]
         res["edits_kinds"] = edits["kinds"]
@@ -687,7 +902,7 @@ def one_run(n: int, corpus: Path, cmap: CorpusMap, k: int, args: argparse.Namesp
         if edits["lost"]:
             res["errors"].append(f"{len(edits['lost'])} edit(s) never served: {edits['lost'][:5]}")
 
-        log(f"{label(n)} run {k}: {BURST} files burst")
+        log(f"{s.tag}: {BURST} files burst")
         try:
             burst = scenario_burst(run, corpus, cmap.template)
             res["burst"] = burst["visible_s"]
@@ -705,7 +920,7 @@ def one_run(n: int, corpus: Path, cmap: CorpusMap, k: int, args: argparse.Namesp
 
         if args.wrk:
             try:
-                res["http"] = http_scenario(run, work, args.wrk_seconds, k)
+                res["http"] = http_scenario(run, s.work, args.wrk_seconds, k)
             except (BenchFailure, RuntimeError, OSError) as exc:
                 log(f"  HTTP scenario FAILED: {exc}")
                 res["errors"].append(f"HTTP scenario: {exc}")
@@ -716,11 +931,79 @@ def one_run(n: int, corpus: Path, cmap: CorpusMap, k: int, args: argparse.Namesp
         res["exit"] = code
         if code != 0:
             res["errors"].append(f"feedd run exited {code} on SIGTERM")
-        text = (logs / f"{label(n)}-run{k}-feedd-run.log").read_text(errors="replace")
+        text = (logs / f"{s.tag}-feedd-run.log").read_text(errors="replace")
         if "Traceback" in text:
-            res["errors"].append(f"traceback in {logs / f'{label(n)}-run{k}-feedd-run.log'}")
+            res["errors"].append(f"traceback in {logs / f'{s.tag}-feedd-run.log'}")
+
+
+def one_run(n: int, corpus: Path, cmap: CorpusMap, k: int, args: argparse.Namespace, logs: Path,
+            hugo: HugoSites | None) -> dict:
+    """One run: the cold builds (feedd with each configuration, Hugo on each site) in a rotating order, then
+    scenarios 2-7 for each configuration, then Hugo's one-edit rebuilds."""
+    res: dict = {"errors": [], "processes": args.processes, "configs": {}, "hugo": {}}
+    setups: dict[str, Setup] = {}
+    for config in args.configs:
+        work = WORK / f"{label(n)}-run{k}-{config}"
+        if work.exists():
+            shutil.rmtree(work)
+        work.mkdir(parents=True)
+        port = free_port()
+        cfg, title = write_config(work, corpus, port, args.processes, config)
+        setups[config] = Setup(config, work, port, cfg, title, f"{label(n)}-run{k}-{config}")
+        res["configs"][config] = {"errors": []}
+    hugo_out = {mode: WORK / f"{label(n)}-run{k}-hugo-{mode}" for mode in (hugo.sites if hugo else {})}
+
+    contenders = [("feedd", c) for c in args.configs] + [("hugo", m) for m in hugo_out]
+    shift = (k - 1) % len(contenders)
+    order = contenders[shift:] + contenders[:shift]
+    res["order"] = [f"{who} {what}" for who, what in order]
+    log(f"{label(n)} run {k}: cold builds in this order: {', '.join(res['order'])}")
+    for who, what in order:
+        try:
+            if who == "feedd":
+                r = cold_build(setups[what], logs)
+                res["configs"][what]["cold"] = r["wall"]
+                res["configs"][what]["cold_usage"] = r
+                res["configs"][what]["build_summary"] = r.pop("summary")
+            else:
+                if hugo_out[what].exists():
+                    shutil.rmtree(hugo_out[what])
+                r = hugo_build(hugo.binary, hugo.sites[what], hugo_out[what],
+                               logs / f"{label(n)}-run{k}-hugo-{what}.log")
+                res["hugo"][what] = r
+            log(f"  {who} {what}: {r['wall']:.2f}s wall, CPU {r['cpu']:.1f}s, peak RSS {r['rss']:.0f} MB "
+                f"(tree {r['tree_rss']:.0f} MB)")
+        except BenchFailure as exc:
+            log(f"  {who} {what} FAILED: {exc}")
+            (res["configs"][what] if who == "feedd" else res)["errors"].append(f"{who} {what} cold build: {exc}")
+
+    for config in (args.configs if k % 2 else args.configs[::-1]):
+        c = res["configs"][config]
+        if "cold" not in c:
+            continue
+        try:
+            feedd_scenarios(setups[config], c, corpus, cmap, n, k, args, logs)
+        except BenchFailure as exc:
+            log(f"{setups[config].tag} FAILED: {exc}")
+            c["errors"].append(str(exc))
+        finally:
+            _recover(corpus)
+
+    for mode, dest in hugo_out.items():
+        if mode not in res["hugo"]:
+            continue
+        log(f"{label(n)} run {k}: hugo {mode}, one edit")
+        try:
+            r = hugo_edit(hugo.binary, hugo.sites[mode], dest, logs / f"{label(n)}-run{k}-hugo-{mode}-edit.log")
+            res["hugo"][mode]["edit"] = r
+            log(f"  rebuilt in {r['wall']:.2f}s (CPU {r['cpu']:.1f}s)")
+        except BenchFailure as exc:
+            log(f"  FAILED: {exc}")
+            res["errors"].append(f"hugo {mode} one edit: {exc}")
+
     if not args.keep:
-        shutil.rmtree(work, ignore_errors=True)
+        for path in [s.work for s in setups.values()] + list(hugo_out.values()):
+            shutil.rmtree(path, ignore_errors=True)
     return res
 
 
@@ -767,7 +1050,7 @@ def fmt(v: float, unit: str) -> str:
     if unit == "s":
         return f"{v:.3f} s" if v < 10 else f"{v:.1f} s"
     if unit == "MB":
-        return f"{v:.0f} MB"
+        return f"{v:,.0f} MB"
     if unit == "req/s":
         return f"{v:,.0f}"
     if unit == "ms":
@@ -777,124 +1060,253 @@ def fmt(v: float, unit: str) -> str:
     return f"{v:g}"
 
 
-def row(name: str, values: list[float], unit: str, runs: str, target: tuple[str, str, float] | None,
-        value: float | None = None) -> tuple[str, bool | None]:
+def cell(values: list[float], unit: str, target: tuple[str, float] | None = None,
+         value: float | None = None) -> tuple[str, bool | None]:
+    """'median (min–max)', and ': met' or ': **missed**' against (op, limit); the median unless `value`."""
     if not values:
-        return f"| {name} | n/a | n/a | {runs or 0} | {target[0] + ': not measured' if target else ''} |", None
-    runs = runs or str(len(values))
+        return "n/a", None
     med = statistics.median(values) if value is None else value
-    rng = f"{fmt(min(values), unit)} – {fmt(max(values), unit)}"
+    text = fmt(med, unit)
+    if len(values) > 1:
+        text += f" ({fmt(min(values), unit)}–{fmt(max(values), unit)})"
     met = None
-    cell = ""
     if target:
-        text, op, limit = target
+        op, limit = target
         met = med <= limit if op == "<=" else med >= limit
-        cell = f"{text}: {'met' if met else '**missed**'}"
-    return f"| {name} | {fmt(med, unit)} | {rng} | {runs} | {cell} |", met
+        if unit == "x" and fmt(med, unit) == fmt(limit, unit) and med != limit:
+            text = f"{med:.3f}×" + text[len(fmt(med, unit)):]  # 0.0994× is not "0.10×, missed"
+        text += ": met" if met else ": **missed**"
+    return text, met
 
 
-def args_noop(runs: list[dict]) -> int:
-    return max((len(x.get("noop", [])) for x in runs), default=0)
+def table(head: list[str], rows: list[list[str]]) -> list[str]:
+    return ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)] + ["| " + " | ".join(r) + " |" for r in rows]
 
 
-def report_size(n: int, runs: list[dict]) -> tuple[list[str], list[str]]:
-    lines, missed = [], []
+@dataclass
+class Row:
+    name: str
+    unit: str
+    target_text: str = ""
+    target: tuple[str, float] | None = None
+    short: str = ""  # in the list of missed targets
 
-    def collect(key: str) -> list[float]:
-        return [x[key] for x in runs if x.get(key) is not None]
 
-    rows = []
-    rows.append(row("cold build (`feedd build`, empty output and state)", collect("cold"), "s", "",
-                    ("≤ 15 s", "<=", 15)))
-    rows.append(row("warm restart (`feedd build` again, nothing changed)", collect("warm"), "s", "",
-                    ("≤ 5 s", "<=", 5)))
-    noop = [t for x in runs for t in x.get("noop", [])]
-    rows.append(row("no-op rescan (`Builder.build()` in one process)", noop, "s",
-                    f"{len([x for x in runs if x.get('noop')])} × {args_noop(runs)}", ("≤ 1 s", "<=", 1)))
-    edits = [t for x in runs for t in x.get("edits", [])]
-    p95s = [percentile(x["edits"], 95) for x in runs if x.get("edits")]
-    lost = sum(len(x.get("edits_lost", [])) for x in runs)
-    n_edits = f"{len(p95s)} runs, {len(edits) + lost} edits"
-    rows.append(row(f"edit → served, median ({lost} of {len(edits) + lost} lost)", edits, "s", n_edits,
-                    ("≤ 0.2 s", "<=", 0.2)))
-    p95_row = row("edit → served, p95 (min–max: per-run p95)", p95s, "s", n_edits,
-                  ("≤ 0.5 s", "<=", 0.5), value=percentile(edits, 95) if edits else None)
-    rows.append(p95_row)
-    for kind, what in (("topics", "5 largest topic feeds"), ("providers", "small provider feeds")):
-        values = [t for x in runs for t in x.get("edits_kinds", {}).get(kind, [])]
+def config_rows(runs: list[dict], config: str) -> dict[str, tuple[list[float], float | None, str]]:
+    """Row name → (samples, the value judged when not their median, a note) for one configuration."""
+    xs = [r["configs"][config] for r in runs if config in r.get("configs", {})]
+
+    def vals(key: str) -> list[float]:
+        return [x[key] for x in xs if x.get(key) is not None]
+
+    def ratio(mode: str, key: str = "wall") -> list[float]:
+        return [r["configs"][config]["cold_usage"][key] / r["hugo"][mode][key] for r in runs
+                if r.get("configs", {}).get(config, {}).get("cold_usage") and r.get("hugo", {}).get(mode)]
+
+    edits = [t for x in xs for t in x.get("edits", [])]
+    lost = sum(len(x.get("edits_lost", [])) for x in xs)
+    failed = sum(1 for x in xs if x.get("burst_failed"))
+    http = [x["http"] for x in xs if x.get("http")]
+
+    def http_ratio(mode: str) -> list[float]:
+        return [h["modes"][mode]["feedd"]["rps"] / h["modes"][mode]["nginx"]["rps"] for h in http]
+
+    return {
+        "yaml": (ratio("yaml"), None, ""),
+        "toml": (ratio("toml"), None, ""),
+        "yaml_cpu": (ratio("yaml", "cpu"), None, ""),
+        "cold": (vals("cold"), None, ""),
+        "cold_cpu": ([x["cold_usage"]["cpu"] for x in xs if x.get("cold_usage")], None, ""),
+        "cold_rss": ([x["cold_usage"]["rss"] for x in xs if x.get("cold_usage")], None, ""),
+        "warm": (vals("warm"), None, ""),
+        "noop": ([t for x in xs for t in x.get("noop", [])], None, ""),
+        "edit_median": (edits, None, f"{lost} of {len(edits) + lost} lost" if lost else ""),
+        "edit_p95": ([percentile(x["edits"], 95) for x in xs if x.get("edits")],
+                     percentile(edits, 95) if edits else None, ""),
+        "edit_topics": ([t for x in xs for t in x.get("edits_kinds", {}).get("topics", [])], None, ""),
+        "edit_providers": ([t for x in xs for t in x.get("edits_kinds", {}).get("providers", [])], None, ""),
+        "burst": (vals("burst"), None, f"{failed} run(s) failed" if failed else ""),
+        "burst_removed": (vals("burst_removed"), None, ""),
+        "rss": ([x["rss_kb"] * 1024 / 1e6 for x in xs if x.get("rss_kb")], None, ""),
+        "children_rss": ([x["children_rss_kb"] * 1024 / 1e6 for x in xs if x.get("children_rss_kb")], None, ""),
+        "startup": (vals("startup"), None, ""),
+        "http200": (http_ratio("200"), None, ""),
+        "http304": (http_ratio("304"), None, ""),
+        "httpgzip": (http_ratio("gzip"), None, ""),
+    }
+
+
+ROWS = {
+    "yaml": Row("cold build ÷ Hugo on the same YAML files, same run", "x", "≤ 0.8×", ("<=", 0.8),
+                "cold ÷ Hugo YAML"),
+    "toml": Row("cold build ÷ Hugo on trimmed TOML front matter, same run (stretch)", "x", "≤ 1×", ("<=", 1.0),
+                "cold ÷ Hugo TOML (stretch)"),
+    "yaml_cpu": Row("cold build CPU ÷ Hugo's CPU on the YAML files, same run (info: CPU time minds a busy "
+                    "machine less than wall time)", "x"),
+    "cold": Row("cold build (`feedd build`, empty output and state), wall", "s"),
+    "cold_cpu": Row("cold build, CPU user+sys (info)", "s"),
+    "cold_rss": Row("cold build, peak RSS (largest process)", "MB", "≤ 400 MB", ("<=", 400), "cold build RSS"),
+    "warm": Row("warm restart (`feedd build` again, nothing changed)", "s", "≤ 5 s", ("<=", 5), "warm restart"),
+    "noop": Row("no-op rescan (`Builder.build()` in one process)", "s", "≤ 1 s", ("<=", 1), "no-op rescan"),
+    "edit_median": Row("edit → served, median", "s", "≤ 0.2 s", ("<=", 0.2), "edit median"),
+    "edit_p95": Row("edit → served, p95 (min–max: per-run p95)", "s", "≤ 0.5 s", ("<=", 0.5), "edit p95"),
+    "edit_topics": Row("edit → served, median, 5 largest topic feeds only (info)", "s"),
+    "edit_providers": Row("edit → served, median, small provider feeds only (info)", "s"),
+    "burst": Row("1,000 files added → all visible, none lost", "s", "≤ 10 s", ("<=", 10), "1,000 files"),
+    "burst_removed": Row("1,000 files removed → all gone (info)", "s"),
+    "rss": Row("peak RSS of `feedd run` (VmHWM, main process)", "MB", "≤ 400 MB", ("<=", 400), "`feedd run` RSS"),
+    "children_rss": Row("peak RSS of its child processes, summed (info)", "MB"),
+    "startup": Row("`feedd run` start → /healthz 200 (info)", "s"),
+    "http200": Row("HTTP 200: feedd / nginx req/s", "x", "≥ 0.1×", (">=", 0.1), "HTTP 200"),
+    "http304": Row("HTTP 304 (If-None-Match): feedd / nginx req/s", "x", "≥ 0.1×", (">=", 0.1), "HTTP 304"),
+    "httpgzip": Row("HTTP gzip: feedd / nginx req/s (info)", "x"),
+}
+
+
+def usage_cells(samples: list[dict]) -> list[str]:
+    return [cell([u[key] for u in samples], unit)[0]
+            for key, unit in (("wall", "s"), ("cpu", "s"), ("rss", "MB"), ("tree_rss", "MB"))]
+
+
+def report_size(n: int, runs: list[dict], configs: list[str], env: dict) -> tuple[list[str], list[str]]:
+    """The current section of one corpus size, and the targets it missed."""
+    lbl = label(n)
+    missed: list[str] = []
+    missed_here: dict[str, list[str]] = {}
+    per = {c: config_rows(runs, c) for c in configs}
+    body = []
+    for key, spec in ROWS.items():
+        cells = []
+        for c in configs:
+            values, value, note = per[c][key]
+            if key in ("yaml", "toml", "yaml_cpu", "http200", "http304", "httpgzip") and not values:
+                text, met = "not measured", None
+            else:
+                text, met = cell(values, spec.unit, spec.target, value)
+            if note:
+                text += f" ({note})"
+                if key == "burst" and met:
+                    text, met = text.replace(": met", ": **missed**"), False
+            if met is False:
+                missed.append(f"{lbl} {c}: {spec.name}")
+                missed_here.setdefault(spec.short or spec.name, []).append(c)
+            cells.append(text)
+        body.append([spec.name, spec.target_text] + cells)
+
+    quick = " (quick smoke run: not for comparisons)" if env["quick"] else ""
+    lines = [f"## {lbl} articles: {env['date']}, commit `{env['commit']}`, {len(runs)} run(s){quick}", ""]
+    lines += [
+        f"- commit `{env['commit']}`{env['dirty']}; {env['machine']}; load average at start "
+        f"{env['load']:.2f} (shared, noisy machine)",
+        f"- {env['versions']}",
+        f"- corpus: {env['corpora'][lbl]}",
+        f"- {len(runs)} run(s); each figure is the median of all samples, min–max in brackets; {EDITS} edits per "
+        f"run and configuration, {env['noop']} no-op rescan(s) per run; `feedd run` with `server.processes: "
+        f"{runs[0].get('processes', 1) if runs else '?'}`",
+        "- targets: " + ("all met." if not missed else "**missed**: " + "; ".join(
+            f"{name} ({'both' if len(cs) == len(configs) == 2 else ', '.join(cs)})" for name, cs in missed_here.items())
+                         + "."),
+        "",
+    ]
+    lines += table(["scenario", "target"] + [CONFIGS[c] for c in configs], body)
+
+    hugo_runs = [r["hugo"] for r in runs if r.get("hugo")]
+    builds = []
+    for mode, name in HUGO_MODES.items():
+        got = [h[mode] for h in hugo_runs if mode in h]
+        if got:
+            builds.append([f"{name} ({env['hugo']}, RSS only)"] + usage_cells(got))
+    for c in configs:
+        got = [r["configs"][c]["cold_usage"] for r in runs if r.get("configs", {}).get(c, {}).get("cold_usage")]
+        if got:
+            builds.append([f"`feedd build` cold, {CONFIGS[c]}"] + usage_cells(got))
+    for c in configs:
+        got = [r["configs"][c]["warm_usage"] for r in runs if r.get("configs", {}).get(c, {}).get("warm_usage")]
+        if got:
+            builds.append([f"`feedd build` warm restart, {CONFIGS[c]}"] + usage_cells(got))
+    if builds:
+        orders = sorted({" → ".join(r.get("order", [])) for r in runs if r.get("order")})
+        lines += ["", "Builds side by side: the cold builds of one run alternate, in an order that rotates from run "
+                  "to run (" + "; ".join(orders) + "). CPU is user+sys of the process and the children it reaped "
+                  "(wait4); peak RSS is the largest single process of the tree (`/usr/bin/time`'s %M), and beside "
+                  "it the summed RSS of the whole tree, sampled every 0.1 s.", ""]
+        lines += table(["build", "wall", "CPU user+sys", "peak RSS (largest process)", "peak RSS (tree, sampled)"],
+                       builds)
+
+    edit_rows = []
+    for c in configs:
+        values, _, note = per[c]["edit_median"]
         if values:
-            rows.append(row(f"edit → served, median, {what} only (info)", values, "s", f"{len(values)} edits", None))
-    burst = collect("burst")
-    failed = sum(1 for x in runs if x.get("burst_failed"))
-    name = "1,000 files added → all visible" + (f" (**{failed} run(s) failed**)" if failed else ", none lost")
-    b_row = row(name, burst, "s", "", ("≤ 10 s, none lost", "<=", 10))
-    if failed:
-        b_row = (b_row[0].replace(": met |", ": **missed** |"), False)
-    rows.append(b_row)
-    rows.append(row("1,000 files removed → all gone (info)", collect("burst_removed"), "s", "", None))
-    rss = [x["rss_kb"] * 1024 / 1e6 for x in runs if x.get("rss_kb")]
-    rows.append(row("peak RSS of `feedd run` (VmHWM, main process)", rss, "MB", "", ("≤ 400 MB", "<=", 400)))
-    child = [x["children_rss_kb"] * 1024 / 1e6 for x in runs if x.get("children_rss_kb")]
-    if child:
-        rows.append(row("peak RSS of its child processes, summed (info)", child, "MB", "", None))
-    rows.append(row("`feedd run` start → /healthz 200 (info)", collect("startup"), "s", "", None))
-    http_runs = [x["http"] for x in runs if x.get("http")]
-    for mode, title in (("200", "200"), ("304", "304 (If-None-Match)"), ("gzip", "gzip")):
-        ratios = [h["modes"][mode]["feedd"]["rps"] / h["modes"][mode]["nginx"]["rps"] for h in http_runs]
-        target = ("≥ 0.1× nginx", ">=", 0.1) if mode in ("200", "304") else None
-        rows.append(row(f"HTTP {title}: feedd / nginx req/s", ratios, "x", str(len(http_runs)), target))
-    lines.append(f"### {label(n)} articles\n")
-    lines.append("| scenario | median | min–max | runs | target |")
-    lines.append("|---|---|---|---|---|")
-    for text, met in rows:
-        lines.append(text)
-        if met is False:
-            missed.append(f"{label(n)}: {text.split('|')[1].strip()}")
-    if http_runs:
-        h0 = http_runs[0]
-        lines.append("")
-        lines.append(f"HTTP side by side (wrk -t2 -c50 --latency, {WRK_SECONDS} s each; `feedd run` with "
-                     f"`server.processes: {runs[0].get('processes', 1)}`; `{h0['feed']}`, "
-                     f"{h0['bytes']:,} bytes; median of {len(http_runs)} run(s), min–max in brackets):\n")
-        lines.append("| request | feedd req/s | nginx req/s | feedd/nginx | feedd p99 | nginx p99 |")
-        lines.append("|---|---|---|---|---|---|")
-        for mode in ("200", "304", "gzip"):
-            cells = []
-            for server in ("feedd", "nginx"):
-                v = [h["modes"][mode][server]["rps"] for h in http_runs]
-                flag = " †" if any(h["modes"][mode][server].get("anomaly") for h in http_runs) else ""
-                cells.append(f"{fmt(statistics.median(v), 'req/s')} ({fmt(min(v), 'req/s')}–{fmt(max(v), 'req/s')})"
-                             + flag)
-            ratios = [h["modes"][mode]["feedd"]["rps"] / h["modes"][mode]["nginx"]["rps"] for h in http_runs]
-            cells.append(fmt(statistics.median(ratios), "x"))
-            for server in ("feedd", "nginx"):
-                v = [h["modes"][mode][server]["p99_ms"] for h in http_runs]
-                cells.append(f"{fmt(statistics.median(v), 'ms')} ({fmt(min(v), 'ms')}–{fmt(max(v), 'ms')})")
-            lines.append(f"| {mode} | " + " | ".join(cells) + " |")
-        bad = [f"{m} {s}: {h['modes'][m][s]['non2xx']} non-2xx/3xx" for h in http_runs for m in h["modes"]
-               for s in h["modes"][m] if h["modes"][m][s]["non2xx"]]
-        errs = [f"{m} {s}: socket errors {h['modes'][m][s]['socket_errors']}" for h in http_runs for m in h["modes"]
-                for s in h["modes"][m] if h["modes"][m][s]["socket_errors"]]
-        if any(r.get("anomaly") for h in http_runs for m in h["modes"].values() for r in m.values()):
-            lines.append("\n† at least one run got a wrong response for this request (see Problems seen); "
-                         "measured anyway.")
-        for b in bad + errs:
-            lines.append(f"\n- {b}")
-    summary = runs[0].get("build_summary", "")
-    if summary:
-        lines.append("\nFirst cold build's summary:\n\n```\n" + summary + "\n```")
-    errors = [e for x in runs for e in x.get("errors", [])]
-    if errors:
-        lines.append("\nProblems seen:\n")
-        lines += [f"- {e}" for e in errors]
+            edit_rows.append([f"`feedd run`, {CONFIGS[c]}: edit → served over HTTP" + (f" ({note})" if note else ""),
+                              cell(values, "s")[0], fmt(per[c]["edit_p95"][1], "s"), str(len(values))])
+    for mode, name in HUGO_MODES.items():
+        got = [h[mode]["edit"]["wall"] for h in hugo_runs if h.get(mode, {}).get("edit")]
+        if got:
+            edit_rows.append([f"{name}: `hugo` again on the edited site", cell(got, "s")[0],
+                              fmt(percentile(got, 95), "s"), str(len(got))])
+    if edit_rows:
+        lines += ["", "One edited article → its new title in the feed. feedd: the file saved (temp file + rename), "
+                  "then the feed polled over HTTP until it shows the new title. Hugo has no incremental build "
+                  "outside `hugo server` (which keeps the whole site in memory and renders to memory by default), "
+                  "so a publishing Hugo site rebuilds all of it: the newest article's title changed, then `hugo` "
+                  "again into the same output folder, wall time until it exits (a static server adds nothing).",
+                  ""]
+        lines += table(["one edited article", "median (min–max)", "p95", "samples"], edit_rows)
+
+    for c in configs:
+        http_runs = [r["configs"][c]["http"] for r in runs if r.get("configs", {}).get(c, {}).get("http")]
+        if http_runs:
+            lines += [""] + http_table(http_runs, CONFIGS[c])
+
     lines.append("")
+    for c in configs:
+        x = next((r["configs"][c] for r in runs if r.get("configs", {}).get(c, {}).get("build_summary")), None)
+        if x:
+            lines += [f"First cold build's summary, {CONFIGS[c]}:", "", "```", x["build_summary"], "```", ""]
+    feeds = {m: next((h[m]["feeds"] for h in hugo_runs if m in h), None) for m in HUGO_MODES}
+    if any(feeds.values()):
+        lines += ["Hugo wrote " + ", ".join(f"{v:,} feeds ({m})" for m, v in feeds.items() if v) + ": one RSS file "
+                  "per topic, provider and category term and the home feed, 50 items each, nothing else.", ""]
+    errors = [e for r in runs for e in r.get("errors", [])]
+    errors += [f"{CONFIGS[c]}: {e}" for r in runs for c in configs for e in r.get("configs", {}).get(c, {})
+               .get("errors", [])]
+    if errors:
+        lines += ["Problems seen:", ""] + [f"- {e}" for e in errors] + [""]
     return lines, missed
+
+
+def http_table(http_runs: list[dict], config: str) -> list[str]:
+    h0 = http_runs[0]
+    lines = [f"HTTP side by side, {config} (wrk -t2 -c50 --latency, {WRK_SECONDS} s each; `{h0['feed']}`, "
+             f"{h0['bytes']:,} bytes; median of {len(http_runs)} run(s), min–max in brackets):", ""]
+    rows = []
+    for mode in ("200", "304", "gzip"):
+        cells = [mode]
+        for server in ("feedd", "nginx"):
+            v = [h["modes"][mode][server]["rps"] for h in http_runs]
+            flag = " †" if any(h["modes"][mode][server].get("anomaly") for h in http_runs) else ""
+            cells.append(cell(v, "req/s")[0] + flag)
+        cells.append(fmt(statistics.median([h["modes"][mode]["feedd"]["rps"] / h["modes"][mode]["nginx"]["rps"]
+                                            for h in http_runs]), "x"))
+        for server in ("feedd", "nginx"):
+            cells.append(cell([h["modes"][mode][server]["p99_ms"] for h in http_runs], "ms")[0])
+        rows.append(cells)
+    lines += table(["request", "feedd req/s", "nginx req/s", "feedd/nginx", "feedd p99", "nginx p99"], rows)
+    bad = [f"{m} {s}: {h['modes'][m][s]['non2xx']} non-2xx/3xx" for h in http_runs for m in h["modes"]
+           for s in h["modes"][m] if h["modes"][m][s]["non2xx"]]
+    errs = [f"{m} {s}: socket errors {h['modes'][m][s]['socket_errors']}" for h in http_runs for m in h["modes"]
+            for s in h["modes"][m] if h["modes"][m][s]["socket_errors"]]
+    if any(r.get("anomaly") for h in http_runs for m in h["modes"].values() for r in m.values()):
+        lines.append("\n† at least one run got a wrong response for this request (see Problems seen); "
+                     "measured anyway.")
+    lines += [f"\n- {b}" for b in bad + errs]
+    return lines
 
 
 WRK_SECONDS = 10
 
 
-def header(args: argparse.Namespace, argv: list[str]) -> list[str]:
+def environment(args: argparse.Namespace, hugo: str | None) -> dict:
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout
     dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True,
                            text=True).stdout.strip()
@@ -903,45 +1315,70 @@ def header(args: argparse.Namespace, argv: list[str]) -> list[str]:
     mem = next((int(ln.split()[1]) for ln in Path("/proc/meminfo").read_text().splitlines()
                 if ln.startswith("MemTotal")), 0)
     nginx_v = subprocess.run(["nginx", "-v"], capture_output=True, text=True).stderr.strip() if shutil.which(
-        "nginx", path=os.environ.get("PATH", "") + ":/usr/sbin") else "not installed"
+        "nginx", path=os.environ.get("PATH", "") + ":/usr/sbin") else "nginx not installed"
     wrk_v = (subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.splitlines() or [""])[0] \
-        if shutil.which("wrk") else "not installed"
-    return [
-        "# feedd benchmarks",
-        "",
-        "Written by `make bench` (`benchmarks/bench.py`); issue 4's targets are in the tables."
-        + (" **Quick smoke run (`--quick`): one run, 10k only — not for comparisons.**" if args.quick else ""),
-        "",
-        f"- date: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}",
-        f"- commit: `{commit.strip()}`" + (" (with uncommitted changes in the work tree)" if dirty else ""),
-        f"- machine: `nproc` = {os.cpu_count()}, {cpu}, {mem / 1024 / 1024:.1f} GiB RAM, {platform.system()} "
-        f"{platform.release()}; load average at start {os.getloadavg()[0]:.2f} (shared, noisy machine)",
-        f"- python {platform.python_version()}; {nginx_v}; {wrk_v.split(' Copyright')[0]}",
-        f"- runs per size: {args.runs}; every figure is the median over all samples, min–max beside it",
-        "",
-    ]
+        if shutil.which("wrk") else "wrk not installed"
+    hugo_v = f"hugo {hugo_version(hugo)}" if hugo else "hugo not installed"
+    return {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "commit": commit.strip(),
+        "dirty": " (with uncommitted changes in the work tree)" if dirty else "",
+        "machine": f"`nproc` = {os.cpu_count()}, {cpu}, {mem / 1024 / 1024:.1f} GiB RAM, {platform.system()} "
+                   f"{platform.release()}",
+        "load": os.getloadavg()[0],
+        "versions": f"python {platform.python_version()}; {hugo_v}; {nginx_v}; {wrk_v.split(' Copyright')[0]}",
+        "hugo": hugo_v,
+        "quick": args.quick,
+        "noop": args.noop,
+        "corpora": {},
+    }
+
+
+INTRO = """\
+# feedd benchmarks
+
+Written by `make bench` (`benchmarks/bench.py`; how it measures is under "How it is measured"). One current
+section per corpus size comes first: the latest run of that size, with its commit. When the next run of a size
+replaces its section, the old one moves, unchanged, to the top of "History" below (a `--quick` smoke run's
+section is dropped instead).
+
+Targets (issue 16), each for the built-in defaults and for `config/feedd.yaml` as shipped: cold build ≤ 0.8×
+Hugo on the same YAML files in the same run (stretch: ≤ 1× Hugo on trimmed TOML front matter); warm restart
+≤ 5 s; edit → served ≤ 0.2 s median and ≤ 0.5 s p95; no-op rescan ≤ 1 s; peak RSS ≤ 400 MB (of the cold build
+and of `feedd run`). Kept from issue 4: 1,000 new files all visible within 10 s, none lost; HTTP 200 and 304 at
+≥ 0.1× nginx's requests per second. The targets are for 100k articles; the 10k section shows the same rows.
+
+"""
 
 
 def commands(args: argparse.Namespace, argv: list[str]) -> list[str]:
     return [
-        "## Commands",
+        "## How it is measured",
         "",
         "```sh",
-        "make bench   # = .venv/bin/python benchmarks/bench.py",
-        f"# this report: {' '.join(shlex.quote(a) for a in ['.venv/bin/python', 'benchmarks/bench.py', *argv])}",
+        "make bench   # = .venv/bin/python benchmarks/bench.py $(BENCH_ARGS); defaults: --sizes 10000,100000 --runs 3",
+        f"# the last run: {' '.join(shlex.quote(a) for a in ['.venv/bin/python', 'benchmarks/bench.py', *argv])}",
+        "# BENCH_ARGS: --sizes 10k,100k  --runs N  --quick (10k, 1 run)  --configs defaults,shipped  --no-hugo",
+        "#             --no-wrk  --wrk-seconds S  --noop N  --processes N  --keep  --out FILE",
         "",
         "# corpus (reused when bench/corpus-<N> holds the expected file count)",
         "python ../shared/tools/gen_corpus.py bench/corpus-<N> --count <N> --seed 1",
         "",
-        "# each run: a fresh bench/work/<N>-run<k>/feedd.yaml (CFG):",
-        "#   site: {title: Bench, base_url: 'http://127.0.0.1:<port>/'}",
-        "#   paths: {articles: bench/corpus-<N>, output: bench/work/<N>-run<k>/public, state: .../state}",
-        "#   defaults: {content: full}",
-        ".venv/bin/feedd build -c CFG                                   # 1. cold (empty output and state)",
-        ".venv/bin/feedd build -c CFG                                   # 2. warm restart",
+        "# Hugo sites, once per size (untimed): bench/hugo-<N>/yaml and bench/hugo-<N>/toml",
+        "python benchmarks/hugo_site.py bench/corpus-<N> SITE [--mode toml]",
+        "",
+        "# each run, for each configuration, a fresh bench/work/<N>-run<k>-<config>/feedd.yaml (CFG):",
+        "#   defaults: site: {title: Bench}, defaults: {content: full}",
+        "#   shipped:  config/feedd.yaml as shipped",
+        "#   both:     site.base_url: 'http://127.0.0.1:<port>/', server.processes: <--processes>,",
+        "#             paths: {articles: bench/corpus-<N>, output: <run folder>/public, state: <run folder>/state}",
+        ".venv/bin/feedd build -c CFG                 # 1. cold (empty output and state), alternating with:",
+        "hugo --source bench/hugo-<N>/yaml --destination <run folder> --cacheDir bench/work/hugo-cache --noBuildLock",
+        "hugo --source bench/hugo-<N>/toml --destination <run folder> --cacheDir bench/work/hugo-cache --noBuildLock",
+        ".venv/bin/feedd build -c CFG                 # 2. warm restart",
         ".venv/bin/python -c 'b = Builder(load_config(CFG)); b.build(); "
         "[time b.build() for N]'   # 3. no-op rescan",
-        ".venv/bin/feedd run -c CFG --port <port>                       # 4-7, up until /healthz is 200",
+        ".venv/bin/feedd run -c CFG --port <port>     # 4-7, up until /healthz is 200",
         "#   4. 50 edits: title line replaced, temp file + os.replace; GET the feed every ~2 ms (keep-alive)",
         "#   5. 1,000 new files (topic 'Bench Burst'); GET /healthz until published += 1000 and",
         "#      /feeds/topics/bench-burst.rss is 200; then deleted, and waited for",
@@ -951,17 +1388,83 @@ def commands(args: argparse.Namespace, argv: list[str]) -> list[str]:
         f"wrk -t2 -c50 -d{WRK_SECONDS}s --latency --timeout 5s URL                         # 7. plain 200",
         f"wrk -t2 -c50 -d{WRK_SECONDS}s --latency --timeout 5s -H 'If-None-Match: <etag>' URL  # 304",
         f"wrk -t2 -c50 -d{WRK_SECONDS}s --latency --timeout 5s -H 'Accept-Encoding: gzip' URL   # gzip",
+        "# 8. the newest article's title changed in each Hugo site, then the same hugo command again",
         "```",
         "",
-        "Notes: feedd and nginx are measured alternately within each run (the order flips from one request kind "
-        "to the next) so that machine noise hits both; each uses the ETag it sent itself for the 304 case. "
-        "Edit → served is the time from the start of the file write to the first HTTP response of that feed that "
-        "contains the new title; the edits (50 per run) are sequential with a 0.25 s pause, half in the 5 largest "
-        "topic feeds, half in the smallest provider feeds (one article each), and the corpus files are restored "
-        "afterwards. "
-        "The edit and burst scenarios run against `feedd run` with its file watcher (inotify).",
+        "Notes: wall, CPU (user+sys) and peak RSS of a build come from os.wait4 on the process, as `/usr/bin/time` "
+        "reports them: CPU includes the worker processes feedd reaps, peak RSS is that of the largest single "
+        "process; the summed RSS of the process tree is sampled every 0.1 s beside it. feedd and nginx are measured "
+        "alternately within each run (the order flips from one request kind to the next) so that machine noise hits "
+        "both; each uses the ETag it sent itself for the 304 case. Edit → served is the time from the start of the "
+        "file write to the first HTTP response of that feed that contains the new title; the edits (50 per run) are "
+        "sequential with a 0.25 s pause, half in the 5 largest topic feeds, half in the smallest provider feeds "
+        "(one article each), and the corpus files are restored afterwards. The edit and burst scenarios run against "
+        "`feedd run` with its file watcher (inotify).",
+        "",
+        "Hugo (Debian's 0.111) gets the same corpus, written by `benchmarks/hugo_site.py` (untimed) as one "
+        "`content/posts/<file>.md` per article: either the article's YAML front matter as written plus `date`, "
+        "`providers` and `categories` lines, or trimmed TOML front matter (title, date, draft, topics, providers, "
+        "categories); the body is the matching full-text file's text (30% of the articles have one; the rest have "
+        "none). The config has the taxonomies topics, providers and categories and renders RSS only, for the terms "
+        "and the home page (feedd's `all`), with 50 items (`rssLimit`, feedd's `defaults.limit`); regular pages "
+        "are never rendered (`_build.render: link`), the section, taxonomy-list, sitemap, robots.txt and 404 "
+        "pages are disabled. Hugo's embedded RSS template puts each item's summary (the first 70 words of its "
+        "body, rendered from Markdown) in `description`; feedd writes RSS, Atom and JSON Feed with full texts, "
+        "an HTML preview per feed and a `.gz` sibling of every file, so it writes far more than Hugo does. Hugo "
+        "reads `published: false` as a draft (an undocumented alias of `draft`) and skips it, as feedd withholds "
+        "it; at 10k, Hugo's home, `topics/ai` and `categories/news` feeds list the same 50 articles in the same "
+        "order as feedd's `all`, `topics/ai` and `categories/news`, and both write one feed per topic, provider and "
+        "category (494 at 10k, 2,304 at 100k; Hugo's term URLs keep non-ASCII letters, feedd's are ASCII slugs). "
+        "Hugo keeps no build state between runs (`--cacheDir` holds processed images and modules, none here), so "
+        "its second build after an edit is another full build; it uses both cores (Go), and needs about 5 GB at "
+        "100k on the YAML site, 3 GB on the TOML one.",
         "",
     ]
+
+
+# A provisional section (a --quick smoke run) is dropped when the next run of its size replaces it; any other
+# moves to the history.
+CURRENT = re.compile(r"<!-- bench:current (\S+)( provisional)? -->\n(.*?)<!-- /bench:current \1 -->\n?", re.S)
+HISTORY = "<!-- bench:history -->"
+
+
+def demote(text: str) -> str:
+    """Every Markdown heading one level down (outside code fences): a section moving under "## History"."""
+    out, fence = [], False
+    for line in text.splitlines():
+        if line.startswith("```"):
+            fence = not fence
+        elif not fence and re.match(r"#{1,5} ", line):
+            line = "#" + line
+        out.append(line)
+    return "\n".join(out)
+
+
+def size_of(lbl: str) -> int:
+    return int(lbl[:-1]) * 1000 if lbl.endswith("k") else int(lbl)
+
+
+def update_report(old: str, blocks: dict[str, list[str]], how: list[str], provisional: bool = False) -> str:
+    """The new report: INTRO, the current section of every size (this run's replace theirs), how it is
+    measured, then the history, with the replaced sections on top (unless they were provisional). A file in an
+    older layout (no markers) becomes history as a whole."""
+    current = {m.group(1): (m.group(3).strip("\n"), bool(m.group(2))) for m in CURRENT.finditer(old)}
+    if HISTORY in old:
+        history = old.split(HISTORY, 1)[1].strip("\n")
+    elif old.strip() and not current:
+        history = demote(old.strip())
+    else:
+        history = ""
+    moved = [demote(current[lbl][0]) for lbl in blocks if lbl in current and not current[lbl][1]]
+    current.update({lbl: ("\n".join(lines).strip("\n"), provisional) for lbl, lines in blocks.items()})
+    parts = [INTRO]
+    for lbl in sorted(current, key=size_of):
+        text, prov = current[lbl]
+        parts.append(f"<!-- bench:current {lbl}{' provisional' if prov else ''} -->\n{text}\n"
+                     f"<!-- /bench:current {lbl} -->\n\n")
+    parts.append("\n".join(how) + "\n")
+    parts.append("## History\n\n" + HISTORY + "\n\n" + "\n\n".join(moved + ([history] if history else [])) + "\n")
+    return "".join(parts)
 
 
 def main() -> int:
@@ -970,18 +1473,25 @@ def main() -> int:
     ap.add_argument("--sizes", default="10000,100000", help="corpus sizes, comma-separated (default 10000,100000)")
     ap.add_argument("--runs", type=int, default=3, help="runs per size (default 3)")
     ap.add_argument("--quick", action="store_true", help="10k only, 1 run: a smoke test")
-    ap.add_argument("--out", default="BENCHMARKS.md", help="report file (default BENCHMARKS.md, in the repo root)")
+    ap.add_argument("--out", default="BENCHMARKS.md", help="report file to update (default BENCHMARKS.md, in the "
+                    "repo root): this run's sections replace the current ones of their sizes, which move to history")
+    ap.add_argument("--configs", default=",".join(CONFIGS),
+                    help=f"feedd configurations, comma-separated (default {','.join(CONFIGS)})")
+    ap.add_argument("--no-hugo", dest="hugo", action="store_false", help="skip the Hugo builds")
     ap.add_argument("--noop", type=int, help="no-op rescans timed per run (default: --runs)")
     ap.add_argument("--wrk-seconds", type=int, default=10, help="duration of each wrk run (default 10)")
     ap.add_argument("--no-wrk", dest="wrk", action="store_false", help="skip the HTTP scenario")
     ap.add_argument("--processes", type=int, default=os.cpu_count() or 1,
                     help="server.processes of `feedd run` (default: one per core)")
-    ap.add_argument("--keep", action="store_true", help="keep bench/work/<N>-run<k> (output and state)")
+    ap.add_argument("--keep", action="store_true", help="keep bench/work/<N>-run<k>-* and bench/hugo-<N>")
     argv = sys.argv[1:]
     args = ap.parse_args()
     if args.quick:
         args.sizes, args.runs = "10000", 1
     args.noop = args.noop or args.runs
+    args.configs = [c.strip() for c in args.configs.split(",") if c.strip()]
+    if not args.configs or any(c not in CONFIGS for c in args.configs):
+        ap.error(f"--configs takes {', '.join(CONFIGS)}")
     WRK_SECONDS = args.wrk_seconds
     sizes = [int(s.replace("_", "").lower().replace("k", "000")) for s in args.sizes.split(",") if s.strip()]
     if args.wrk and not shutil.which("wrk"):
@@ -990,6 +1500,10 @@ def main() -> int:
     if args.wrk and not CONTRIB_NGINX.exists():
         print(f"{CONTRIB_NGINX} does not exist: the HTTP scenario is skipped", file=sys.stderr)
         args.wrk = False
+    hugo = ensure_hugo() if args.hugo else None
+    if args.hugo and not hugo:
+        print("hugo is not installed and `apt-get install hugo` did not work: the Hugo rows are skipped",
+              file=sys.stderr)
     out = Path(args.out)
     out = out if out.is_absolute() else ROOT / out
     WORK.mkdir(parents=True, exist_ok=True)
@@ -997,7 +1511,8 @@ def main() -> int:
     logs.mkdir()
     log(f"logs in {logs}")
 
-    lines = header(args, argv)
+    env = environment(args, hugo)
+    blocks: dict[str, list[str]] = {}
     missed: list[str] = []
     failures: list[str] = []
     raw: dict = {}
@@ -1006,30 +1521,39 @@ def main() -> int:
         t = time.perf_counter()
         cmap = scan_corpus(corpus)
         log(f"scanned {len(cmap.by_url)} articles in {time.perf_counter() - t:.1f}s")
+        files = sum(1 for p in corpus.iterdir() if p.is_file())
+        env["corpora"][label(n)] = f"`bench/corpus-{label(n)}` ({files:,} files, gen_corpus.py --seed 1)"
+        sites = None
+        if hugo:
+            try:
+                sites = prepare_hugo(hugo, corpus, n)
+            except BenchFailure as exc:
+                log(f"Hugo skipped: {exc}")
+                failures.append(f"{label(n)} Hugo sites: {exc}")
         runs = []
         for k in range(1, args.runs + 1):
             try:
-                runs.append(one_run(n, corpus, cmap, k, args, logs))
+                runs.append(one_run(n, corpus, cmap, k, args, logs, sites))
             except BenchFailure as exc:
                 log(f"{label(n)} run {k} FAILED: {exc}")
                 failures.append(f"{label(n)} run {k}: {exc}")
                 runs.append({"errors": [str(exc)]})
             finally:
                 _recover(corpus)
+        if sites and not args.keep:
+            shutil.rmtree(sites.sites["yaml"].parent, ignore_errors=True)
         raw[label(n)] = runs
-        size_lines, size_missed = report_size(n, runs)
-        lines += size_lines
+        blocks[label(n)], size_missed = report_size(n, runs, args.configs, env)
         missed += size_missed
         (logs / "raw.json").write_text(json.dumps(raw, indent=1, default=str), encoding="utf-8")
-    if not args.wrk:
-        lines.append("HTTP scenario skipped (wrk or contrib/nginx.conf missing, or --no-wrk).\n")
-    lines.append("## Targets\n")
-    lines.append("All met." if not missed and not failures else "Missed: " + "; ".join(missed + failures) + ".")
-    lines.append("")
-    lines += commands(args, argv)
-    out.write_text("\n".join(lines), encoding="utf-8")
+        if not args.wrk:
+            blocks[label(n)].append("HTTP scenario skipped (wrk or contrib/nginx.conf missing, or --no-wrk).\n")
+    old = out.read_text(encoding="utf-8") if out.exists() else ""
+    out.write_text(update_report(old, blocks, commands(args, argv), provisional=args.quick), encoding="utf-8")
     log(f"wrote {out}")
-    print("\n".join(lines))
+    for lines in blocks.values():
+        print("\n".join(lines))
+    print("Targets: " + ("all met." if not missed and not failures else "missed: " + "; ".join(missed + failures)))
     if failures:
         print("\nFAILED:\n" + "\n".join(failures), file=sys.stderr)
         return 1
