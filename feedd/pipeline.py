@@ -18,11 +18,12 @@ from feedd.feeds import jobs
 from feedd.feeds.filters import unmatched_filters
 from feedd.feeds.membership import Membership
 from feedd.feeds.pages import render_index, render_opml
+from feedd.feeds.related import HiddenLinks
 from feedd.feeds.render import SiteInfo, site_info, updated
 from feedd.feeds.states import ArticleStates
 from feedd.ingest.index import ArticleIndex, Changes
 from feedd.layout import INDEX, OPML, PAGES, feed_files
-from feedd.models import BuildReport, Diagnostic, Family, FeedKey, FeedPlan, FeedSummary
+from feedd.models import Article, BuildReport, Diagnostic, Family, FeedKey, FeedPlan, FeedSummary
 from feedd.publish.published import Published, feed_fingerprint
 
 ALL = FeedKey(Family.ALL, "all")
@@ -38,6 +39,7 @@ class Builder:
         self.published = Published(config.paths.output, self.index.store)
         self.membership: Membership | None = None
         self.states: ArticleStates | None = None
+        self.links: HiddenLinks | None = None
         self.summaries: dict[str, FeedSummary] = {}  # feed path → what the index pages show of it
         self._site: tuple[list[FeedKey], SiteInfo] | None = None
         self._unmatched: list[Diagnostic] = []  # the last build's unmatched_filters
@@ -84,7 +86,7 @@ class Builder:
         if write:
             self.published.prepare(full)
         fingerprints: dict[str, tuple[str, int] | None] = {}
-        for batch in jobs.render(site, todo, self.index, self.workers):
+        for batch in jobs.render(site, todo, self.index, self.links.of, self.workers):
             files = self._collect(batch, fingerprints, report)
             if write:
                 self.published.write(files, fingerprints, report)
@@ -103,17 +105,21 @@ class Builder:
     def _update_membership(self, ids: set[str], now: datetime, rescan: bool) -> set[FeedKey]:
         """Move changed (and newly due) articles between feeds; returns the feeds to re-rank."""
         winners = self.index.winners
-        if self.membership is None or self.states is None:
+        if self.membership is None or self.states is None or self.links is None:
             self.membership = Membership(self.config, now)
             self.membership.add_all(winners.values())
             self.states = ArticleStates(winners, now)
+            self.links = HiddenLinks(self.index, self.states)
             return set(self.membership.members) | set(self.membership.keys())
         membership, touched = self.membership, set()
         membership.now = now
-        for article_id in ids | self.states.due(now):
+        ids = ids | self.states.due(now)
+        for article_id in ids:
             article = winners.get(article_id)
             touched |= membership.add(article) if article is not None else membership.remove(article_id)
             self.states.track(article_id, article, now)
+        for article_id in self.links.update(ids):  # linking to an article whose state changed
+            touched |= membership.add(winners[article_id])
         if rescan:
             touched |= membership.aged(now)
         return touched
@@ -128,13 +134,19 @@ class Builder:
             if key not in touched and path in self.summaries and path not in self.published.retry:
                 continue  # untouched, and published by this builder
             plan = self.membership.plan(key)
-            fingerprint = feed_fingerprint(site, plan, self.index.digest)
+            fingerprint = feed_fingerprint(site, plan, self._digest)
             if write and (shown := self.published.shown(plan.spec, fingerprint)) is not None:
                 self.summaries.setdefault(path, _summary(plan, shown))
                 report.unchanged += feed_files(path, plan.spec.settings.formats)
                 continue
             todo.append(jobs.Job(plan, fingerprint))
         return todo
+
+    def _digest(self, article: Article) -> str:
+        """Changes whenever anything a feed shows of the article changes: its files, and its related links."""
+        assert self.links is not None
+        hidden = self.links.of(article)
+        return self.index.digest(article) + ("|" + "|".join(hidden) if hidden else "")
 
     def _site_for(self, keys: list[FeedKey]) -> SiteInfo:
         if self._site is None or self._site[0] is not keys:  # Membership.keys() is kept until a feed comes or goes

@@ -6,6 +6,7 @@ import gc
 import gzip
 import json
 import re
+import shutil
 import subprocess
 import sys
 import weakref
@@ -386,3 +387,87 @@ def test_a_closed_builder_is_freed_although_full_builds_freeze_what_they_made(se
     builder.close()
     del builder
     assert [ref() for ref in gone] == [None, None, None]
+
+
+# --- related links never lead to what the folder holds back ---------------------------------------------
+
+SCMP_001 = "https://www.scmp.com/news/china/science/article/3119115/us-leads-world-artificial-intelligence-china-catching-study"
+
+
+def published_files(out: Path) -> dict[str, bytes]:
+    return {p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*")
+            if p.is_file() and p.suffix in (".rss", ".atom", ".json", ".html")}
+
+
+def test_a_withheld_article_is_no_related_link(seeds_dir):
+    """Seed 000 lists seed 001 among its related articles; 001 is `published: false`."""
+    build(config(seeds_dir), now=NOW)
+    files = published_files(output(seeds_dir))
+    assert files and not [rel for rel, data in files.items() if SCMP_001.encode() in data]
+    entry = json.loads(files["feeds/all.json"])["items"][0]
+    related = [r["url"] for r in entry["_feedd"]["related"]]
+    assert related and SCMP_001 not in related  # 000's other related links stay
+
+
+def related_links(out: Path, feed: str = "feeds/all") -> list[str]:
+    entries = json.loads((out / f"{feed}.json").read_bytes())["items"]
+    return sorted(r["url"] for item in entries for r in item.get("_feedd", {}).get("related", []))
+
+
+def linking(name: str, target: str, **fields) -> dict:
+    related = f'[{{title: "Target", webUrl: "https://example.com/{target}"}}, {{title: "Elsewhere", ' \
+              f'webUrl: "https://elsewhere.example/{name}"}}]'
+    return {"title": f'"Links to {target}"', "webUrl": f'"https://example.com/{name}"', "related": related, **fields}
+
+
+@pytest.mark.parametrize(("target", "hidden"), [
+    ({"published": "false"}, True),
+    ({"publishedDateTime": "2026-12-24T00:00:00Z"}, True),  # embargoed until after NOW
+    ({"publishedDateTime": "0001-01-01T00:00:00Z"}, True),  # rejected, with a valid link
+    ({"title": None}, True),  # rejected: no title
+    ({}, False),
+])
+def test_a_related_link_to_a_held_back_article_is_left_out(seeds_dir, target, hidden):
+    write_article(seeds_dir, "target.md", **{"webUrl": '"https://example.com/target"', **target})
+    write_article(seeds_dir, "source.md", **linking("source", "target"))
+    build(config(seeds_dir), now=NOW)
+    links = related_links(output(seeds_dir))
+    assert "https://elsewhere.example/source" in links
+    assert ("https://example.com/target" in links) is not hidden
+
+
+def test_related_links_follow_their_targets_state_incrementally(seeds_dir, tmp_path):
+    """Releasing, withholding and deleting the target re-renders the linking article's feeds, with exactly what
+    a fresh full build gives."""
+    target = write_article(seeds_dir, "target.md", webUrl='"https://example.com/target"',
+                           publishedDateTime="2026-11-22T18:00:00Z")  # embargoed for six hours after NOW
+    write_article(seeds_dir, "source.md", **linking("source", "target"))
+    cfg = config(seeds_dir)
+    builder = Builder(cfg, workers=1)
+    out = output(seeds_dir)
+
+    def reference(now) -> dict[str, bytes]:
+        ref = tmp_path / "ref"
+        shutil.rmtree(ref, ignore_errors=True)
+        ref_cfg = cfg.model_copy(update={"paths": cfg.paths.model_copy(update={"output": ref / "public",
+                                                                                "state": ref / "state"})})
+        build(ref_cfg, now=now)
+        return published_files(ref / "public")
+
+    try:
+        builder.build(NOW)
+        assert "https://example.com/target" not in related_links(out)
+        later = NOW + timedelta(hours=7)
+        builder.build(later, paths=set())  # the embargo is due: only time moved
+        assert "https://example.com/target" in related_links(out)
+        assert published_files(out) == reference(later)
+        target.write_text(target.read_text().replace("published: true", "published: false"))
+        builder.build(later, paths={str(target)})
+        assert "https://example.com/target" not in related_links(out)
+        assert published_files(out) == reference(later)
+        target.unlink()  # gone from the folder: a link like any other to elsewhere
+        builder.build(later, paths={str(target)})
+        assert "https://example.com/target" in related_links(out)
+        assert published_files(out) == reference(later)
+    finally:
+        builder.close()

@@ -9,13 +9,14 @@ and pickling them in this process for every feed would make it the bottleneck of
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from feedd.errors import RenderError
 from feedd.feeds.pages import render_preview
 from feedd.feeds.render import SiteInfo, render_formats, updated
+from feedd.ingest.fields import article_id
 from feedd.ingest.index import ArticleIndex
 from feedd.ingest.store import read_items
 from feedd.models import Article, FeedPlan, FeedSpec, FeedSummary
@@ -52,16 +53,25 @@ def render_job(site: SiteInfo, spec: FeedSpec, items: tuple[Article, ...]) -> Re
     return Rendered(files, shown)
 
 
-def _render_one(site: SiteInfo, spec: FeedSpec, items: tuple, index_path: str | None) -> Rendered:
-    """render_job; given the index's path, `items` are what read_items wants (in a worker). Any failure is a
-    RenderError naming the feed: the build keeps the feed's previous files and goes on with the others."""
+def _render_one(site: SiteInfo, spec: FeedSpec, items: tuple, index_path: str | None,
+                hidden: tuple[tuple[str, ...], ...]) -> Rendered:
+    """render_job; given the index's path, `items` are what read_items wants (in a worker); `hidden`: per item,
+    the articles its related links must not lead to. Any failure is a RenderError naming the feed: the build
+    keeps the feed's previous files and goes on with the others."""
     try:
-        return render_job(site, spec, items if index_path is None else read_items(index_path, items))
+        whole = items if index_path is None else read_items(index_path, items)
+        return render_job(site, spec, tuple(map(_without_links, whole, hidden)))
     except Exception as exc:
         raise RenderError(spec.path, f"{type(exc).__name__}: {exc}") from None
 
 
-def _in_worker(args: tuple[SiteInfo, FeedSpec, tuple, str | None]) -> Rendered:
+def _without_links(article: Article, hidden: tuple[str, ...]) -> Article:
+    if not hidden or not article.related:
+        return article
+    return replace(article, related=tuple(r for r in article.related if article_id(r.link, "") not in hidden))
+
+
+def _in_worker(args: tuple) -> Rendered:
     return _render_one(*args)
 
 
@@ -72,11 +82,12 @@ def _outcome(future: Future) -> Rendered | RenderError:
         return exc
 
 
-def render(site: SiteInfo, jobs: list[Job], index: ArticleIndex, workers: int
-           ) -> Iterator[list[tuple[Job, Rendered | RenderError]]]:
-    """Each job with its files or its RenderError, in order, RENDER_BATCH at a time."""
+def render(site: SiteInfo, jobs: list[Job], index: ArticleIndex, hidden: Callable[[Article], tuple[str, ...]],
+           workers: int) -> Iterator[list[tuple[Job, Rendered | RenderError]]]:
+    """Each job with its files or its RenderError, in order, RENDER_BATCH at a time. `hidden(article)`: the
+    articles its related links must not lead to."""
     batch: list[tuple[Job, Rendered | RenderError]] = []
-    for done in _rendered(site, jobs, index, workers):
+    for done in _rendered(site, jobs, index, hidden, workers):
         batch.append(done)
         if len(batch) == RENDER_BATCH:
             yield batch
@@ -85,16 +96,17 @@ def render(site: SiteInfo, jobs: list[Job], index: ArticleIndex, workers: int
         yield batch
 
 
-def _rendered(site: SiteInfo, jobs: list[Job], index: ArticleIndex, workers: int
-              ) -> Iterator[tuple[Job, Rendered | RenderError]]:
+def _rendered(site: SiteInfo, jobs: list[Job], index: ArticleIndex, hidden: Callable[[Article], tuple[str, ...]],
+              workers: int) -> Iterator[tuple[Job, Rendered | RenderError]]:
     in_process = len(jobs) < PARALLEL_RENDER or workers < 2
     worker_reads = not in_process and index.store.shared  # an index on disk, which workers open
 
-    def work(plan: FeedPlan) -> tuple[SiteInfo, FeedSpec, tuple, str | None]:
+    def work(plan: FeedPlan) -> tuple:
         with_body = plan.spec.settings.content == "full"
+        masks = tuple(map(hidden, plan.items))
         if worker_reads:
-            return site, plan.spec, tuple(index.wanted(a, with_body) for a in plan.items), index.store.path
-        return site, plan.spec, tuple(index.full(a, with_body) for a in plan.items), None
+            return site, plan.spec, tuple(index.wanted(a, with_body) for a in plan.items), index.store.path, masks
+        return site, plan.spec, tuple(index.full(a, with_body) for a in plan.items), None, masks
 
     if in_process:
         for job in jobs:

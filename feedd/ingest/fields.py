@@ -269,6 +269,14 @@ FIELDS: dict[str, Callable[[Fields, dict[str, Any]], Any]] = {
 }
 
 
+def claimed_id(rel: str, meta: dict[str, Any], tz: tzinfo) -> str | None:
+    """The id a rejected file's link would give its article, if the link itself is valid: other articles'
+    related links to it must not be published (the folder holds that article, unpublishable)."""
+    f = Fields(rel, tz)
+    link = FIELDS["link"](f, meta)
+    return article_id(f.link_as_written or link, rel) if link else None
+
+
 def to_article(rel: str, meta: dict[str, Any], tz: tzinfo, body: str | None = None, now: datetime | None = None
                ) -> tuple[Article | None, list[Diagnostic]]:
     """Front matter → Article, or None when a field required for publication is missing or invalid.

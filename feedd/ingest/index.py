@@ -70,6 +70,7 @@ class ArticleIndex:
         self.texts_by_key = Multimap()  # title key → plain-text rels
         self.winners: dict[str, Article] = {}  # article id → the article every feed sees
         self.ids_by_key = Multimap()  # title key → winning article ids
+        self.claims = Multimap()  # article id → rejected files whose link gives that id
         # running counts, for every build's report: rejected files, the files' own warnings and errors, and the
         # warnings only the whole folder shows (orphan texts, files with another's link, unused full texts)
         self.rejected = self.open_diagnostics = self.orphans = self.duplicates = self.unused = 0
@@ -108,6 +109,8 @@ class ArticleIndex:
                         by_id.add(parsed.article.id, parsed.rel)
                     if parsed.title_key is not None:
                         texts.add(parsed.title_key, parsed.rel)
+                    if parsed.claimed_id is not None:
+                        self.claims.add(parsed.claimed_id, parsed.rel)
                 for article_id, rels in by_id.items():  # two files, one id: the file whose path sorts first wins
                     article = files[min(rels)].article
                     assert article is not None
@@ -117,7 +120,8 @@ class ArticleIndex:
         except UNREADABLE:
             log.warning("article index in %s is unreadable; rebuilding it", self.config.paths.state)
             self.store.start_over()
-            for table in (self.files, self.by_id, self.texts_by_key, self.winners, self.ids_by_key, self._unused):
+            for table in (self.files, self.by_id, self.texts_by_key, self.winners, self.ids_by_key, self._unused,
+                          self.claims):
                 table.clear()
             self.rejected = self.open_diagnostics = self.orphans = self.duplicates = self.unused = 0
             return False
@@ -234,6 +238,9 @@ class ArticleIndex:
         if parsed.article is not None:
             self.by_id.add(parsed.article.id, parsed.rel)
             self.duplicates += len(self.by_id[parsed.article.id]) > 1
+        if parsed.claimed_id is not None:
+            self.claims.add(parsed.claimed_id, parsed.rel)
+            changes.ids.add(parsed.claimed_id)
         if parsed.title_key is not None:
             changes.keys.add(parsed.title_key)
             before = self._orphans(parsed.title_key)
@@ -249,6 +256,9 @@ class ArticleIndex:
             self.duplicates -= len(self.by_id.get(old.article.id, ())) > 1
             self.by_id.discard(old.article.id, rel)
             changes.ids.add(old.article.id)
+        if old.claimed_id is not None:
+            self.claims.discard(old.claimed_id, rel)
+            changes.ids.add(old.claimed_id)
         if old.title_key is not None:
             changes.keys.add(old.title_key)
             before = self._orphans(old.title_key)

@@ -13,7 +13,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from feedd.ingest.corpus import Entry, Signature
-from feedd.ingest.fields import to_article
+from feedd.ingest.fields import claimed_id, to_article
 from feedd.ingest.files import FileContent, read_file
 from feedd.ingest.text import match_key, repair
 from feedd.models import Article, Diagnostic
@@ -33,6 +33,7 @@ class Parsed:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     rejected: bool = False
     digest: str = ""  # of the stored record and body: set by the index
+    claimed_id: str | None = None  # a rejected article's id, from its link (see fields.claimed_id)
 
 
 
@@ -81,6 +82,7 @@ def parse_entry(entry: Entry, max_bytes: int, timezone: str) -> Parsed:
     parsed.diagnostics.extend(notes)
     if article is None:
         parsed.rejected = True
+        parsed.claimed_id = claimed_id(entry.rel, content.meta, ZoneInfo(timezone))
     else:
         parsed.article = replace(article, title_key=match_key(article.title))
         parsed.body, parsed.has_body = body or None, bool(body)

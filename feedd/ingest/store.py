@@ -24,15 +24,17 @@ from typing import Any
 
 from feedd.config import Config
 from feedd.ingest.corpus import Entry, Signature, compare, list_files
+from feedd.ingest.fields import article_id
 from feedd.ingest.parse import Parsed, parse_entry
 from feedd.models import Article, Diagnostic, Provider
 
 log = logging.getLogger("feedd")
-SCHEMA = 4  # raise when parsing or the tables change: every index made before is then started over
+SCHEMA = 5  # raise when parsing or the tables change: every index made before is then started over
 IN_MEMORY = ":memory:"
 UNREADABLE = (pickle.UnpicklingError, AttributeError, TypeError, ValueError, EOFError, sqlite3.DatabaseError)
 
-Row = tuple[str, bytes, str, bytes, str | None]  # rel, slim record, digest, full record, body
+Row = tuple[str, bytes, str, bytes, str | None, tuple[str, ...]]  # rel, slim record, digest, full record, body,
+# and the ids of the articles its related links lead to
 Wanted = tuple[Article, str | None]  # a slim article, and the file its full text comes from (None: none wanted)
 
 
@@ -95,13 +97,30 @@ class Store:
         """Store parsed files (as parse_rows made them); returns their slim records."""
         with self._db:
             self._db.execute("BEGIN")
-            self._db.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?)", rows)
-        return [from_record(rel, record, digest) for rel, record, digest, _, _ in rows]
+            self._db.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?)", [row[:5] for row in rows])
+            self._db.executemany("DELETE FROM links WHERE source = ?", [(row[0],) for row in rows])
+            self._db.executemany("INSERT INTO links VALUES (?, ?)",
+                                 [(row[0], target) for row in rows for target in row[5]])
+        return [from_record(rel, record, digest) for rel, record, digest, *_ in rows]
 
     def forget(self, rels: Iterable[str]) -> None:
         with self._db:
             self._db.execute("BEGIN")
             self._db.executemany("DELETE FROM files WHERE rel = ?", [(r,) for r in rels])
+            self._db.executemany("DELETE FROM links WHERE source = ?", [(r,) for r in rels])
+
+    # -- related links -------------------------------------------------------------------------------
+    def links(self) -> Iterator[tuple[str, str]]:
+        """Every (file, id of the article a related link of it leads to)."""
+        return iter(self._db.execute("SELECT source, target FROM links"))
+
+    def targets(self, rel: str) -> list[str]:
+        """The ids of the articles one file's related links lead to."""
+        return [t for (t,) in self._db.execute("SELECT target FROM links WHERE source = ?", (rel,))]
+
+    def linking(self, target: str) -> list[str]:
+        """The files with a related link to this article id."""
+        return [s for (s,) in self._db.execute("SELECT source FROM links WHERE target = ?", (target,))]
 
     def read_whole(self, article: Article, body_source: str | None) -> Article:
         return read_whole(self._db, article, body_source)
@@ -155,6 +174,7 @@ def _connect(path: str, key: str) -> sqlite3.Connection:
     row = db.execute("SELECT value FROM meta WHERE key = 'fingerprint'").fetchone()
     if not row or row[0] != key:
         db.execute("DROP TABLE IF EXISTS files")
+        db.execute("DROP TABLE IF EXISTS links")
         db.execute("DROP TABLE IF EXISTS feeds")
         db.execute("DELETE FROM meta WHERE key = 'pages'")
         db.execute("INSERT OR REPLACE INTO meta VALUES ('fingerprint', ?)", (key,))
@@ -169,6 +189,9 @@ def _connect(path: str, key: str) -> sqlite3.Connection:
     # index, not from the table (with a cold page cache, scanning the table reads every body from disk).
     db.execute("CREATE INDEX IF NOT EXISTS files_slim ON files (rel, record, digest)")
     db.execute("CREATE TABLE IF NOT EXISTS feeds (path TEXT PRIMARY KEY, fingerprint TEXT, shown INTEGER)")
+    db.execute("CREATE TABLE IF NOT EXISTS links (source TEXT, target TEXT)")  # related links, by article id
+    db.execute("CREATE INDEX IF NOT EXISTS links_source ON links (source)")
+    db.execute("CREATE INDEX IF NOT EXISTS links_target ON links (target)")
     return db
 
 
@@ -202,12 +225,12 @@ def to_record(parsed: Parsed) -> bytes:
         a.topics, a.title_key)
     diagnostics = tuple((d.level, d.reason) for d in parsed.diagnostics)
     return pickle.dumps((parsed.signature, article, parsed.has_body, parsed.title_key, parsed.first_line,
-                         diagnostics, parsed.rejected), protocol=pickle.HIGHEST_PROTOCOL)
+                         diagnostics, parsed.rejected, parsed.claimed_id), protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def from_record(rel: str, blob: bytes, digest: str) -> Parsed:
     """A restart makes one per file: positional arguments, and no work for what most records lack."""
-    signature, a, has_body, title_key, first_line, diagnostics, rejected = pickle.loads(blob)
+    signature, a, has_body, title_key, first_line, diagnostics, rejected, claimed = pickle.loads(blob)
     article = None
     if a is not None:
         (id_, source, title, link, moment, published, heat, quality, category, type_, provider, topics,
@@ -216,7 +239,7 @@ def from_record(rel: str, blob: bytes, digest: str) -> Parsed:
                           category, type_, _provider(provider), tuple(map(sys.intern, topics)), (), (), None, key)
     return Parsed(rel, signature, article, has_body, None, title_key, first_line,
                   [Diagnostic(rel, level, reason) for level, reason in diagnostics] if diagnostics else [],
-                  rejected, digest)
+                  rejected, digest, claimed)
 
 
 def _signature_of(blob: bytes) -> Signature | None:
@@ -235,9 +258,11 @@ def to_row(parsed: Parsed) -> Row:
     body, parsed.body = parsed.body, None
     full = pickle.dumps(parsed, protocol=pickle.HIGHEST_PROTOCOL)
     digest = hashlib.sha1(full).hexdigest()[:16]  # the signature in it covers the body
+    targets: tuple[str, ...] = ()
     if parsed.article is not None:
+        targets = tuple(dict.fromkeys(article_id(r.link, "") for r in parsed.article.related))
         parsed.article = slim(parsed.article)
-    return parsed.rel, to_record(parsed), digest, full, body
+    return parsed.rel, to_record(parsed), digest, full, body, targets
 
 
 # -- in worker processes, which share none of the parent's memory ----------------------------------------
