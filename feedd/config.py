@@ -137,6 +137,7 @@ class FamilySettings(_Model):
     enabled: bool = True
     title: Title = "{site}: {name}"
     min_items: int = Field(1, ge=1)
+    retain: Duration = timedelta(days=30)  # a feed that lost its articles stays published (empty), then is Gone
 
     @field_validator("title")
     @classmethod

@@ -15,6 +15,7 @@ FEED_FILES = (*FORMATS, PREVIEW)  # every file a feed can have
 FEEDS_DIR = "feeds"
 INDEX, OPML = "index.html", "feeds.opml"
 PAGES = (INDEX, OPML)  # the pages that list every feed
+GONE_DIR = ".gone"
 
 # Media types by file extension; those in CHARSET are served with "; charset=utf-8". JSON is UTF-8 by
 # definition (RFC 8259), and application/feed+json takes no charset parameter.
@@ -43,6 +44,20 @@ def feed_path(family: str, slug: str) -> str:
     if family in ("all", "configured"):
         return f"{FEEDS_DIR}/{slug}"
     return f"{FEEDS_DIR}/{family}/{slug}"
+
+
+def feed_key(path: str) -> tuple[str, str]:
+    """(family, slug) of a feed's path (feed_path's inverse); `configured` for the top level but `all`."""
+    parts = path.split("/")
+    if len(parts) == 3:
+        return parts[1], parts[2]
+    return ("all" if parts[1] == "all" else "configured"), parts[1]
+
+
+def gone_marker(rel: str) -> str:
+    """Where the output folder records that a file was published once and is gone for good (410 Gone): a
+    hidden folder, never served itself, that nginx can test for too."""
+    return f"{GONE_DIR}/{rel}"
 
 
 def feed_files(path: str, formats: Iterable[str]) -> list[str]:

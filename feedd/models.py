@@ -99,6 +99,7 @@ class FeedSpec:
     settings: FeedSettings = FeedSettings()
     logo: str | None = None
     name: str = ""  # what the index page lists it as, without the site's name that its title repeats
+    retained_since: datetime | None = None  # no longer has articles; published, empty, since then (see retain)
 
     @property
     def key(self) -> FeedKey:

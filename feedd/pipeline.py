@@ -19,12 +19,13 @@ from feedd.feeds.filters import unmatched_filters
 from feedd.feeds.membership import Membership
 from feedd.feeds.pages import render_index, render_opml
 from feedd.feeds.related import HiddenLinks
-from feedd.feeds.render import SiteInfo, site_info, updated
+from feedd.feeds.render import SiteInfo, site_info, summarize
+from feedd.feeds.retention import retention as feeds_retention
 from feedd.feeds.states import ArticleStates
 from feedd.ingest.index import ArticleIndex, Changes
-from feedd.layout import INDEX, OPML, PAGES, feed_files
+from feedd.layout import INDEX, OPML, PAGES, feed_files, feed_key
 from feedd.models import Article, BuildReport, Diagnostic, Family, FeedKey, FeedPlan, FeedSummary
-from feedd.publish.published import Published, feed_fingerprint
+from feedd.publish.published import Published, Record, feed_fingerprint
 
 ALL = FeedKey(Family.ALL, "all")
 
@@ -68,12 +69,11 @@ class Builder:
         # select
         touched = self._update_membership(changes.ids, now, rescan=full)
         assert self.membership is not None
-        keys = self.membership.keys()
-        site = self._site_for(keys)
-        current = {key.path for key in keys}
-        gone = (set(self.summaries) | (set(self.published.feeds) if full else set())) - current
-        emptied = not self.membership.members.get(ALL)
-        if write and not self.allow_mass_removal and (held := self.published.mass_removal(gone, emptied)):
+        known = set(self.summaries) | (set(self.published.feeds) if full else set())
+        vanished = known - {key.path for key in self.membership.keys()}
+        retention = feeds_retention(self.config, self.membership, vanished, self._name_of, now)
+        emptied = not self.membership.members.get(ALL)  # (feeds kept published, empty, are lost all the same)
+        if write and not self.allow_mass_removal and (held := self.published.mass_removal(vanished, emptied)):
             report.held = held
             report.diagnostics.append(Diagnostic(str(self.config.paths.articles), "error", held))
             report.summaries = list(self.summaries.values())
@@ -81,11 +81,16 @@ class Builder:
             self._finish(report, changes, full)
             report.duration = time.perf_counter() - started
             return report
-        todo = self._jobs(keys, touched, site, write, report)
+        retention.apply(self.membership)
+        keys = self.membership.keys()
+        site = self._site_for(keys)
+        current = {key.path for key in keys}
+        gone = known - current
+        todo = self._jobs(keys, touched | set(retention.retain), site, write, report)
         # render, then publish a batch at a time
         if write:
             self.published.prepare(full)
-        fingerprints: dict[str, tuple[str, int] | None] = {}
+        fingerprints: dict[str, Record | None] = {}
         for batch in jobs.render(site, todo, self.index, self.links.of, self.workers):
             files = self._collect(batch, fingerprints, report)
             if write:
@@ -96,6 +101,7 @@ class Builder:
         report.summaries = [self.summaries[key.path] for key in keys if key.path in self.summaries]
         if write:  # gone feeds right after the others are written, then the pages that list what is there
             self.published.unpublish(fingerprints, current, full, report)
+            self.published.record_retained(self.membership.retained)
         self._pages(site, report, write, full)
         self._finish(report, changes, full)
         report.duration = time.perf_counter() - started
@@ -110,6 +116,9 @@ class Builder:
             self.membership.add_all(winners.values())
             self.states = ArticleStates(winners, now)
             self.links = HiddenLinks(self.index, self.states)
+            for path, (name, since) in self.published.retained.items():
+                family, slug = feed_key(path)
+                self.membership.retain(self.membership.key(Family(family), slug), name, since)
             return set(self.membership.members) | set(self.membership.keys())
         membership, touched = self.membership, set()
         membership.now = now
@@ -142,6 +151,12 @@ class Builder:
             todo.append(jobs.Job(plan, fingerprint))
         return todo
 
+    def _name_of(self, path: str) -> str:
+        """The name a published feed was listed by."""
+        if path in self.summaries:
+            return self.summaries[path].spec.name
+        return self.published.feeds[path][2] if path in self.published.feeds else feed_key(path)[1]
+
     def _digest(self, article: Article) -> str:
         """Changes whenever anything a feed shows of the article changes: its files, and its related links."""
         assert self.links is not None
@@ -155,7 +170,7 @@ class Builder:
 
     # -- render and publish ---------------------------------------------------------------------------
     def _collect(self, batch: list[tuple[jobs.Job, jobs.Rendered | RenderError]],
-                 fingerprints: dict[str, tuple[str, int] | None], report: BuildReport) -> dict[str, bytes]:
+                 fingerprints: dict[str, Record | None], report: BuildReport) -> dict[str, bytes]:
         files: dict[str, bytes] = {}
         for job, result in batch:
             spec = job.plan.spec
@@ -168,9 +183,8 @@ class Builder:
                 continue
             self.published.retry.discard(spec.path)
             files.update(result.files)
-            shown = job.plan.items[:result.shown]
-            self.summaries[spec.path] = FeedSummary(spec, result.shown, updated(shown) if shown else None)
-            fingerprints[spec.path] = (job.fingerprint, result.shown)
+            self.summaries[spec.path] = summarize(spec, job.plan.items[:result.shown])
+            fingerprints[spec.path] = (job.fingerprint, result.shown, spec.name)
         return files
 
     def _pages(self, site: SiteInfo, report: BuildReport, write: bool, full: bool) -> None:
@@ -206,8 +220,7 @@ class Builder:
 
 
 def _summary(plan: FeedPlan, shown: int | None = None) -> FeedSummary:
-    items = plan.items[:shown]
-    return FeedSummary(plan.spec, len(items), updated(items) if items else None)
+    return summarize(plan.spec, plan.items[:shown])
 
 
 def build(config: Config, now: datetime | None = None, write: bool = True,

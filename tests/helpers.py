@@ -21,6 +21,15 @@ SEEDS = ROOT / "articles"
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 
 
+def no_retention(families: dict | None = None) -> dict:
+    """`families` settings (given ones kept) under which a feed that loses its articles is removed at once, as a
+    fresh full build (without the history retention needs) would leave it."""
+    families = dict(families or {})
+    for family in ("categories", "topics", "providers"):
+        families[family] = {**families.get(family, {}), "retain": "0s"}
+    return families
+
+
 def make_config(articles: Path, output: Path | None = None, **sections) -> Config:
     """A validated Config over the given folders; extra sections as keyword arguments."""
     data = {"paths": {"articles": str(articles), "output": str(output or articles.parent / "public"),

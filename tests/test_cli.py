@@ -108,7 +108,12 @@ def test_second_build_reports_everything_unchanged(folders):
     assert second[4:] == first[4:]  # same article counts
 
 
-def test_build_removes_feeds_that_no_longer_exist(folders, seeds_dir, tmp_path):
+NO_RETENTION = "site: {title: Test Site}\nfamilies: {topics: {retain: 0s}, categories: {retain: 0s}, " \
+               "providers: {retain: 0s}}\n"
+
+
+def test_build_removes_feeds_that_no_longer_exist(folders, seeds_dir, tmp_path, config_file):
+    config_file.write_text(NO_RETENTION, encoding="utf-8")
     assert run("build", *folders).exit_code == 0
     assert (tmp_path / "public/feeds/topics/ai-hardware.rss").exists()
     (seeds_dir / "000_8e0c099ee215eaaa.txt").unlink()  # the only published article: `all` is emptied
@@ -275,10 +280,11 @@ def test_a_build_that_would_empty_the_all_feed_is_held(folders, seeds_dir, tmp_p
     assert len(held) == 1 and "would empty the all feed" in held[0] and "--allow-mass-removal" in held[0]
     assert _published(tmp_path / "public") == before
     assert run("build", "--allow-mass-removal", *folders).exit_code == 0
-    assert not (tmp_path / "public/feeds/topics/ai-hardware.rss").exists()
+    assert b"<item>" not in (tmp_path / "public/feeds/topics/ai-hardware.rss").read_bytes()  # kept, empty
 
 
-def test_a_build_that_would_remove_most_feeds_is_held(folders, seeds_dir, tmp_path):
+def test_a_build_that_would_remove_most_feeds_is_held(folders, seeds_dir, tmp_path, config_file):
+    config_file.write_text(NO_RETENTION, encoding="utf-8")
     for n in range(12):  # twelve topic feeds of their own, besides the seeds' eight
         write_article(seeds_dir, f"own{n}.md", title=f'"Own {n}"', topics=f"[Own topic {n}]")
     assert run("build", *folders).exit_code == 0
@@ -287,13 +293,14 @@ def test_a_build_that_would_remove_most_feeds_is_held(folders, seeds_dir, tmp_pa
         (seeds_dir / f"own{n}.md").unlink()  # 12 of 20 feeds go, and `all` keeps the seed
     result = run("build", *folders)
     assert result.exit_code == 1
-    assert "would remove 12 of the 20 published feeds" in result.stderr, result.stderr
+    assert "would remove or empty 12 of the 20 published feeds" in result.stderr, result.stderr
     assert _published(tmp_path / "public") == before
     assert run("build", "--allow-mass-removal", *folders).exit_code == 0
     assert not (tmp_path / "public/feeds/topics/own-topic-0.rss").exists()
 
 
-def test_removing_a_few_feeds_or_a_minority_is_not_held(folders, seeds_dir, tmp_path):
+def test_removing_a_few_feeds_or_a_minority_is_not_held(folders, seeds_dir, tmp_path, config_file):
+    config_file.write_text(NO_RETENTION, encoding="utf-8")
     for n in range(30):
         write_article(seeds_dir, f"own{n}.md", title=f'"Own {n}"', topics=f"[Own topic {n}]")
     assert run("build", *folders).exit_code == 0  # 38 feeds

@@ -52,8 +52,9 @@ def test_add_edit_unpublish_delete_with_watcher(daemon: Daemon, seeds_dir: Path)
 
     path.write_text(article(title="Robots, revised", published="false"), encoding="utf-8")
     assert wait_for(lambda: "Robots, revised" not in daemon.titles(), timeout=2), daemon.log
-    # the topic has no published article left; its files go in the same build, just after `all` is written
-    assert wait_for(lambda: daemon.status("/feeds/topics/robots.rss") == 404, timeout=1), daemon.log
+    # the topic has no published article left: its feed stays, valid and empty, for its subscribers
+    assert wait_for(lambda: daemon.titles("/feeds/topics/robots.rss") == [], timeout=1), daemon.log
+    assert daemon.status("/feeds/topics/robots.rss") == 200 and not daemon.feed("/feeds/topics/robots.rss").bozo
 
     path.write_text(article(title="Back again"), encoding="utf-8")
     assert wait_for(lambda: "Back again" in daemon.titles(), timeout=2)

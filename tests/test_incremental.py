@@ -14,11 +14,13 @@ import pytest
 from feedd.daemon.watcher import OVERFLOW_LOGGER, Watcher
 from feedd.ingest import parse
 from feedd.pipeline import Builder, build
-from tests.helpers import NOW, make_config, write_article
+from tests.helpers import NOW, make_config, no_retention, write_article
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
-    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+    """The published files (not the markers of removed ones, which record a folder's history)."""
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file() and not p.relative_to(folder).as_posix().startswith(".")}
 
 
 def full_build_of(articles: Path, tmp_path: Path, now, counts: dict | None = None) -> dict[str, bytes]:
@@ -26,7 +28,7 @@ def full_build_of(articles: Path, tmp_path: Path, now, counts: dict | None = Non
     shutil.rmtree(out, ignore_errors=True)
     shutil.rmtree(tmp_path / "reference-state", ignore_errors=True)
     config = make_config(articles, out, defaults={"content": "full"},
-                         feeds=[{"name": "hot", "filter": {"min_heat": 100}, "sort": "heat"}])
+                         feeds=[{"name": "hot", "filter": {"min_heat": 100}, "sort": "heat"}], families=no_retention())
     paths = config.paths.model_copy(update={"state": tmp_path / "reference-state"})
     config = config.model_copy(update={"paths": paths})
     report = build(config, now=now)
@@ -40,7 +42,7 @@ def full_build_of(articles: Path, tmp_path: Path, now, counts: dict | None = Non
 @pytest.fixture
 def setup(seeds_dir: Path, tmp_path: Path):
     config = make_config(seeds_dir, tmp_path / "public", defaults={"content": "full"},
-                         feeds=[{"name": "hot", "filter": {"min_heat": 100}, "sort": "heat"}])
+                         feeds=[{"name": "hot", "filter": {"min_heat": 100}, "sort": "heat"}], families=no_retention())
     builder = Builder(config, workers=1)
     builder.build(NOW)
     yield seeds_dir, tmp_path, builder

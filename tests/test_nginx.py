@@ -129,7 +129,8 @@ def output(tmp_path_factory: pytest.TempPathFactory, nginx_binary: str) -> Path:
     articles = base / "articles"
     shutil.copytree(SEEDS, articles)
     public = base / "public"
-    build(make_config(articles, public), now=NOW)
+    build(make_config(articles, public, feeds=[{"name": "old"}]), now=NOW)
+    build(make_config(articles, public), now=NOW)  # `old` removed from the config: Gone
     for name in HIDDEN:
         (public / name).write_text("secret\n", encoding="utf-8")
     return public
@@ -324,6 +325,7 @@ def test_the_gzip_etag_matches_only_the_gzip_variant(servers) -> None:
     "/feeds/../index.html", "/feeds/%2e%2e/index.html", "/feeds/%2E%2E/feeds.opml", "/./index.html",
     "/feeds/./all.rss", "/feeds\\all.rss", "/feeds%5Call.rss",
     "/.hidden", "/%2ehidden", "/feeds/.secret.rss", "/.index.html.x1y2z3.feedd-tmp", "/feeds/.", "/healthz/x",
+    "/.gone/feeds/old.rss", "/feeds/old.rss.gz", "/feeds/old.rss/",
 ])
 def test_missing_hidden_and_traversal_paths_are_404_on_both(servers, path: str) -> None:
     for reply in compare(servers, path).values():
@@ -331,6 +333,16 @@ def test_missing_hidden_and_traversal_paths_are_404_on_both(servers, path: str) 
         assert reply.body == b"Not Found\n" and reply.header("Content-Type") == "text/plain; charset=utf-8"
         assert reply.header("X-Content-Type-Options") == "nosniff"
         assert b"secret" not in reply.body
+
+
+@pytest.mark.parametrize("path", ["/feeds/old.rss", "/feeds/old.atom", "/feeds/old.json", "/feeds/old.html"])
+def test_a_feed_removed_for_good_is_410_gone_on_both(servers, path: str) -> None:
+    for method in ("GET", "HEAD"):
+        for reply in compare(servers, path, method).values():
+            assert reply.status == 410, (method, path)
+            assert reply.header("Content-Type") == "text/plain; charset=utf-8"
+            assert reply.header("X-Content-Type-Options") == "nosniff"
+            assert reply.body == (b"Gone\n" if method == "GET" else b"")
 
 
 def test_extra_leading_slashes_are_merged_by_both(servers, output: Path) -> None:

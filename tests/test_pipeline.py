@@ -21,7 +21,7 @@ from lxml import etree
 
 from feedd.config import load_config
 from feedd.pipeline import Builder, build
-from tests.helpers import NOW, ROOT, SEEDS, make_config, write_article
+from tests.helpers import NOW, ROOT, SEEDS, make_config, no_retention, write_article
 
 WIRED_LINK = "https://www.wired.com/story/chinese-lab-aiming-big-ai-breakthroughs/"
 SEED_000 = next(SEEDS.glob("000_*.txt"))
@@ -220,7 +220,7 @@ def test_a_rebuild_of_a_feed_cut_by_max_bytes_writes_nothing(seeds_dir):
 
 
 def test_unpublishing_000_removes_every_generated_feed(seeds_dir):
-    cfg = config(seeds_dir, feeds=[{"name": "trending", "sort": "trending"}])
+    cfg = config(seeds_dir, feeds=[{"name": "trending", "sort": "trending"}], families=no_retention())
     build(cfg, now=NOW)
     out = output(seeds_dir)
     assert feeds_on_disk(out) == FEEDS_WITH_000 | {"feeds/trending"}
@@ -471,3 +471,59 @@ def test_related_links_follow_their_targets_state_incrementally(seeds_dir, tmp_p
         assert published_files(out) == reference(later)
     finally:
         builder.close()
+
+
+# --- a published feed never breaks: kept while empty, then Gone -----------------------------------------------
+
+
+def test_a_feed_that_loses_its_articles_stays_published_empty_then_is_gone(seeds_dir, tmp_path):
+    write_article(seeds_dir, "other.md", topics="[Other]")  # `all` keeps an article throughout
+    cfg = config(seeds_dir)
+    out = output(seeds_dir)
+    build(cfg, now=NOW)
+    assert links(out, "feeds/topics/ai-hardware")
+    (seeds_dir / SEED_000.name).unlink()  # the topic's only article
+    later = NOW + timedelta(days=1)
+    report = build(cfg, now=later)
+    assert "feeds/topics/ai-hardware.rss" in report.written and not report.removed
+    assert links(out, "feeds/topics/ai-hardware") == []
+    rss = feedparser.parse((out / "feeds/topics/ai-hardware.rss").read_bytes())
+    assert not rss.bozo and rss.feed.updated_parsed[:6] == later.timetuple()[:6]  # when it became empty
+    atom = feedparser.parse((out / "feeds/topics/ai-hardware.atom").read_bytes())
+    assert atom.feed.updated_parsed[:6] == later.timetuple()[:6]
+    index = lxml.html.fromstring((out / "index.html").read_bytes())
+    row = next(r for r in index.xpath("//tr") if r.xpath(".//a[@href='feeds/topics/ai-hardware.html']"))
+    assert "AI Hardware" in row.text_content() and "empty" in row.text_content()
+    assert build(cfg, now=later + timedelta(days=29)).removed == []  # still within the 30 days, after a restart
+    gone = build(cfg, now=later + timedelta(days=30))
+    assert "feeds/topics/ai-hardware.rss" in gone.removed
+    assert not (out / "feeds/topics/ai-hardware.rss").exists()
+    assert (out / ".gone/feeds/topics/ai-hardware.rss").exists()  # remembered: answered 410 Gone
+    assert "feeds/topics/ai-hardware.html" not in (out / "index.html").read_text()
+
+
+def test_a_retained_feed_that_gets_an_article_again_is_a_feed_again(seeds_dir):
+    write_article(seeds_dir, "other.md", topics="[Other]")
+    cfg = config(seeds_dir)
+    out = output(seeds_dir)
+    build(cfg, now=NOW)
+    moved = seeds_dir.parent / SEED_000.name
+    (seeds_dir / SEED_000.name).rename(moved)
+    build(cfg, now=NOW + timedelta(days=1))
+    assert links(out, "feeds/topics/ai-hardware") == []
+    moved.rename(seeds_dir / SEED_000.name)
+    build(cfg, now=NOW + timedelta(days=40))  # past the retain window: it is a feed again, never Gone
+    assert links(out, "feeds/topics/ai-hardware") == [WIRED_LINK]
+    assert not (out / ".gone").exists()
+
+
+def test_a_configured_feed_removed_from_the_config_is_gone_at_once(seeds_dir):
+    out = output(seeds_dir)
+    build(config(seeds_dir, feeds=[{"name": "mine"}]), now=NOW)
+    assert (out / "feeds/mine.rss").exists()
+    report = build(config(seeds_dir), now=NOW)
+    assert "feeds/mine.rss" in report.removed
+    assert sorted(p.name for p in (out / ".gone/feeds").iterdir()) == ["mine.atom", "mine.html", "mine.json",
+                                                                        "mine.rss"]
+    build(config(seeds_dir, feeds=[{"name": "mine"}]), now=NOW)  # declared again: published, no longer Gone
+    assert (out / "feeds/mine.rss").exists() and not (out / ".gone/feeds/mine.rss").exists()

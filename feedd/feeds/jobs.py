@@ -15,11 +15,11 @@ from dataclasses import dataclass, replace
 
 from feedd.errors import RenderError
 from feedd.feeds.pages import render_preview
-from feedd.feeds.render import SiteInfo, render_formats, updated
+from feedd.feeds.render import SiteInfo, render_formats, summarize
 from feedd.ingest.fields import article_id
 from feedd.ingest.index import ArticleIndex
 from feedd.ingest.store import read_items
-from feedd.models import Article, FeedPlan, FeedSpec, FeedSummary
+from feedd.models import Article, FeedPlan, FeedSpec
 from feedd.workers import process_pool
 
 PARALLEL_RENDER = 64  # feeds to render before worker processes pay for themselves
@@ -48,7 +48,7 @@ def render_job(site: SiteInfo, spec: FeedSpec, items: tuple[Article, ...]) -> Re
     for fmt, (data, count) in render_formats(site, spec, items).items():
         files[f"{spec.path}.{fmt}"] = data
         shown = min(shown, count)
-    summary = FeedSummary(spec, shown, updated(items[:shown]) if shown else None)
+    summary = summarize(spec, items[:shown])
     files[f"{spec.path}.html"] = render_preview(site, summary, items[:shown])
     return Rendered(files, shown)
 

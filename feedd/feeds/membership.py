@@ -39,6 +39,22 @@ class Membership:
         self._configured = {feed.name: i for i, feed in enumerate(config.feeds)}
         self._sorted_keys: list[FeedKey] | None = None  # keys(), until a feed appears or disappears
         self._key_set: set[FeedKey] = set()
+        # feeds kept published (empty) after they lost their articles: key → (name, since when)
+        self.retained: dict[FeedKey, tuple[str, datetime]] = {}
+
+    def key(self, family: Family, slug: str) -> FeedKey:
+        """The one FeedKey object of a feed."""
+        return self._keys.get((family, slug)) or self._intern((family, slug))
+
+    def retain(self, key: FeedKey, name: str, since: datetime) -> None:
+        """Keep a feed that lost its articles in keys(), as published, empty (see FamilySettings.retain)."""
+        self.retained[key] = (name, since)
+        self._sorted_keys = None
+
+    def release(self, key: FeedKey) -> None:
+        """A retained feed has articles again, or its time is up."""
+        if self.retained.pop(key, None) is not None:
+            self._sorted_keys = None
 
     def add(self, article: Article) -> set[FeedKey]:
         """Place an article (replacing any earlier version); returns the groups it touched."""
@@ -126,7 +142,8 @@ class Membership:
             self._sorted_keys = None
 
     def _exists_now(self, key: FeedKey) -> bool:
-        return key[0] in (Family.ALL, Family.CONFIGURED) or bool(self.members.get(key)) and self.exists(key)
+        return key[0] in (Family.ALL, Family.CONFIGURED) or key in self.retained or \
+            bool(self.members.get(key)) and self.exists(key)
 
     def exists(self, key: FeedKey) -> bool:
         """`all` and configured feeds always exist; a family's group once it reaches min_items."""
@@ -141,7 +158,7 @@ class Membership:
         Kept between calls (do not change the list): sorting thousands of feeds on every edit adds up."""
         if self._sorted_keys is None:
             keys = {FeedKey(Family.ALL, "all")} | {FeedKey(Family.CONFIGURED, name) for name in self._configured}
-            keys |= {key for key in self.members if self._exists_now(key)}
+            keys |= {key for key in self.members if self._exists_now(key)} | set(self.retained)
             self._sorted_keys = sorted(keys, key=lambda k: (_ORDER[k[0]], self._configured.get(k[1], 0)
                                                        if k[0] is Family.CONFIGURED else 0, k[1]))
             self._key_set = keys
@@ -152,7 +169,7 @@ class Membership:
         logo = None
         if key[0] is Family.PROVIDERS:
             logo = next((a.provider.logo for a in items if a.provider and a.provider.logo), None)
-        return spec_for(self.config, key, self.names.get(key, Counter()), logo)
+        return spec_for(self.config, key, self.names.get(key, Counter()), logo, self.retained.get(key))
 
     def _rank(self, spec: FeedSpec, members: dict[str, Article]) -> list[Article]:
         keys = self.keys_by.get(spec.settings.sort)

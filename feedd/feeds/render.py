@@ -22,7 +22,7 @@ from feedd.feeds.selection import slug
 from feedd.ingest.text import body_html
 from feedd.ingest.urls import domain_url
 from feedd.layout import MEDIA_TYPES, PREVIEW
-from feedd.models import Article, Family, FeedKey, FeedSpec
+from feedd.models import Article, Family, FeedKey, FeedSpec, FeedSummary
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
@@ -88,6 +88,12 @@ def _feed_uuid(article_id: str, path: str) -> str:
     return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, f'{article_id}#{path}')}"
 
 
+def summarize(spec: FeedSpec, items: Sequence[Article]) -> FeedSummary:
+    """What the index pages show of a feed that shows these items: how many, and when it last changed (for
+    an empty feed kept published, the moment it became empty)."""
+    return FeedSummary(spec, len(items), updated(items) if items else spec.retained_since)
+
+
 def updated(items: Sequence[Article]) -> datetime:
     """A feed changes when its newest item does; an empty feed is as old as can be."""
     return max((a.published_at for a in items), default=EPOCH)
@@ -135,7 +141,7 @@ def _generator(site: SiteInfo, spec: FeedSpec, items: Sequence[Article], fmt: st
     if spec.logo:
         fg.icon(spec.logo)
         fg.image(url=spec.logo, title=spec.title, link=page_url(site, spec))
-    fg.updated(updated(items))
+    fg.updated(updated(items) if items else spec.retained_since or EPOCH)
     for article in items:
         _entry(fg, site, spec, article)
     return fg

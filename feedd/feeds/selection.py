@@ -121,8 +121,10 @@ def _display_name(names: Counter[str], fallback: str) -> str:
     return min(names, key=lambda n: (-names[n], n)) if names else fallback
 
 
-def spec_for(config: Config, key: FeedKey, names: Counter[str], logo: str | None = None) -> FeedSpec:
-    """The spec of one feed: its title, description and rendering settings."""
+def spec_for(config: Config, key: FeedKey, names: Counter[str], logo: str | None = None,
+             retained: tuple[str, datetime] | None = None) -> FeedSpec:
+    """The spec of one feed: its title, description and rendering settings. `retained`: (name, since) of a
+    family feed kept published after it lost its articles."""
     family, slug_ = key
     site = config.site
     if family is Family.ALL:
@@ -132,9 +134,10 @@ def spec_for(config: Config, key: FeedKey, names: Counter[str], logo: str | None
         title = feed.title or f"{site.title}: {feed.name}"
         return FeedSpec(family, slug_, title, feed.description or title, _settings(feed, config.defaults),
                         name=feed.title or feed.name)
-    name = _display_name(names, slug_)
+    name = _display_name(names, retained[0] if retained else slug_)
     title = config.families.of(family).title.format(site=site.title, name=name)
-    return FeedSpec(family, slug_, title, _DESCRIPTIONS[family].format(name=name), config.defaults, logo, name)
+    return FeedSpec(family, slug_, title, _DESCRIPTIONS[family].format(name=name), config.defaults, logo, name,
+                    retained[1] if retained else None)
 
 
 @lru_cache(maxsize=256)  # asked for each time a configured feed is planned

@@ -126,12 +126,12 @@ class Store:
         return read_whole(self._db, article, body_source)
 
     # -- what is published ---------------------------------------------------------------------------
-    def published_feeds(self) -> dict[str, tuple[str, int]]:
-        """Feed path → (fingerprint of its published files, how many items they show)."""
-        return {path: (fingerprint, shown) for path, fingerprint, shown in
-                self._db.execute("SELECT path, fingerprint, shown FROM feeds")}
+    def published_feeds(self) -> dict[str, tuple[str, int, str]]:
+        """Feed path → (fingerprint of its published files, how many items they show, the name it is listed by)."""
+        return {path: (fingerprint, shown, name) for path, fingerprint, shown, name in
+                self._db.execute("SELECT path, fingerprint, shown, name FROM feeds")}
 
-    def save_published_feeds(self, feeds: dict[str, tuple[str, int] | None]) -> None:
+    def save_published_feeds(self, feeds: dict[str, tuple[str, int, str] | None]) -> None:
         """Record what was published; None: the feed is gone."""
         with self._db:
             self._db.execute("BEGIN")
@@ -139,7 +139,23 @@ class Store:
                 if value is None:
                     self._db.execute("DELETE FROM feeds WHERE path = ?", (path,))
                 else:
-                    self._db.execute("INSERT OR REPLACE INTO feeds VALUES (?, ?, ?)", (path, *value))
+                    self._db.execute("INSERT OR REPLACE INTO feeds VALUES (?, ?, ?, ?)", (path, *value))
+
+    def retained(self) -> dict[str, tuple[str, datetime]]:
+        """Feed path → (name, since when) of each feed kept published after it lost its articles."""
+        return {path: (name, datetime.fromisoformat(since))
+                for path, name, since in self._db.execute("SELECT path, name, since FROM retained")}
+
+    def save_retained(self, feeds: dict[str, tuple[str, datetime] | None]) -> None:
+        """Record feeds retained (name, since) or no longer retained (None)."""
+        with self._db:
+            self._db.execute("BEGIN")
+            for path, value in feeds.items():
+                if value is None:
+                    self._db.execute("DELETE FROM retained WHERE path = ?", (path,))
+                else:
+                    self._db.execute("INSERT OR REPLACE INTO retained VALUES (?, ?, ?)",
+                                     (path, value[0], value[1].isoformat()))
 
     def pages_fingerprint(self) -> str | None:
         """Of what index.html and feeds.opml show, as published."""
@@ -188,7 +204,9 @@ def _connect(path: str, key: str) -> sqlite3.Connection:
     # A restart reads every slim record, never the full records and bodies beside them: from this covering
     # index, not from the table (with a cold page cache, scanning the table reads every body from disk).
     db.execute("CREATE INDEX IF NOT EXISTS files_slim ON files (rel, record, digest)")
-    db.execute("CREATE TABLE IF NOT EXISTS feeds (path TEXT PRIMARY KEY, fingerprint TEXT, shown INTEGER)")
+    db.execute("CREATE TABLE IF NOT EXISTS feeds (path TEXT PRIMARY KEY, fingerprint TEXT, shown INTEGER, name TEXT)")
+    # feeds kept published after they lost their articles: URLs subscribers hold, kept whatever else is dropped
+    db.execute("CREATE TABLE IF NOT EXISTS retained (path TEXT PRIMARY KEY, name TEXT, since TEXT)")
     db.execute("CREATE TABLE IF NOT EXISTS links (source TEXT, target TEXT)")  # related links, by article id
     db.execute("CREATE INDEX IF NOT EXISTS links_source ON links (source)")
     db.execute("CREATE INDEX IF NOT EXISTS links_target ON links (target)")

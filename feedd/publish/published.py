@@ -7,17 +7,21 @@ recorded, so the next build tries again. The record lives in the state database 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Mapping
+from datetime import datetime
 from pathlib import Path
 
 from feedd.feeds.render import SiteInfo
 from feedd.ingest.store import Store
-from feedd.layout import FEED_FILES, PAGES, feed_files, feed_path
-from feedd.models import Article, BuildReport, Diagnostic, FeedPlan, FeedSpec, FeedSummary
+from feedd.layout import FEED_FILES, GONE_DIR, PAGES, feed_files, feed_path, gone_marker
+from feedd.models import Article, BuildReport, Diagnostic, FeedKey, FeedPlan, FeedSpec, FeedSummary
 from feedd.publish.output import clean_temp_files, is_complete, managed_files, publish_many, remove
 
 MASS_REMOVAL_MIN = 10  # removing up to this many published feeds at once is never held
+Record = tuple[str, int, str]  # a published feed: the fingerprint of its files, the items shown, its name
 
 
 def feed_fingerprint(site: SiteInfo, plan: FeedPlan, digest: Callable[[Article], str]) -> str:
@@ -27,11 +31,19 @@ def feed_fingerprint(site: SiteInfo, plan: FeedPlan, digest: Callable[[Article],
     return hashlib.sha1(text.encode()).hexdigest()
 
 
+def _markers(output: Path) -> set[str]:
+    """The files marked Gone in the output folder (relative names)."""
+    root = output / GONE_DIR
+    return {Path(where, name).relative_to(root).as_posix() for where, _, names in os.walk(root) for name in names}
+
+
 class Published:
     def __init__(self, output: Path, store: Store) -> None:
         self.output, self.store = output, store
-        self.feeds = store.published_feeds()  # feed path → (fingerprint of its published files, items shown)
+        self.feeds = store.published_feeds()  # feed path → its Record
         self.pages = store.pages_fingerprint()  # of what index.html and feeds.opml show, as published
+        self.retained = store.retained()  # feed path → (name, since): published, empty (see feeds.retention)
+        self._gone = _markers(output)  # files published once and removed since: 410 Gone
         self.retry: set[str] = set()  # feeds whose last render or write failed
         self._stale_removed = False  # files left from before this record removed (a walk of the output folder)
 
@@ -48,13 +60,14 @@ class Published:
         out = str(self.output)  # a string: a Path per file adds up over thousands of feeds
         return all(is_complete(f"{out}/{rel}") for rel in feed_files(spec.path, spec.settings.formats))
 
-    def mass_removal(self, gone: set[str], all_emptied: bool) -> str | None:
-        """Why publishing a build that removes `gone` (and, when `all_emptied`, leaves the all feed empty) would
-        lose too much to be anything but a mistake (a mount that failed, a folder emptied), or None."""
+    def mass_removal(self, lost: set[str], all_emptied: bool) -> str | None:
+        """Why publishing a build that removes or empties the `lost` feeds (and, when `all_emptied`, leaves the
+        all feed empty) would lose too much to be anything but a mistake (a mount that failed, a folder
+        emptied), or None."""
         published = len(self.feeds)
-        in_all = self.feeds.get(feed_path("all", "all"), ("", 0))[1]
-        if len(gone) > MASS_REMOVAL_MIN and len(gone) > published / 2:
-            why = f"this build would remove {len(gone)} of the {published} published feeds"
+        in_all = self.feeds.get(feed_path("all", "all"), ("", 0, ""))[1]
+        if len(lost) > MASS_REMOVAL_MIN and len(lost) > published / 2:
+            why = f"this build would remove or empty {len(lost)} of the {published} published feeds"
         elif all_emptied and in_all:
             why = f"this build would empty the all feed (it shows {in_all} item(s) now)"
         else:
@@ -67,9 +80,12 @@ class Published:
         if full:
             clean_temp_files(self.output)
 
-    def write(self, outputs: dict[str, bytes], fingerprints: dict[str, tuple[str, int] | None],
-              report: BuildReport) -> None:
+    def write(self, outputs: dict[str, bytes], fingerprints: dict[str, Record | None], report: BuildReport) -> None:
         """Publish files; a feed whose file could not be written is not recorded as published (retried)."""
+        for rel in [rel for rel in outputs if rel in self._gone]:  # published again: no longer Gone
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.output / gone_marker(rel))
+            self._gone.discard(rel)
         written, unchanged, failed = publish_many(self.output, outputs)
         report.written += written
         report.unchanged += unchanged
@@ -79,10 +95,10 @@ class Published:
             fingerprints.pop(rel.rsplit(".", 1)[0], None)
             self.retry.add(rel.rsplit(".", 1)[0])
 
-    def unpublish(self, fingerprints: dict[str, tuple[str, int] | None], current: set[str], full: bool,
+    def unpublish(self, fingerprints: dict[str, Record | None], current: set[str], full: bool,
                   report: BuildReport) -> None:
-        """Remove the files of feeds that are gone (None), and record what is published now: each written feed's
-        fingerprint and the number of items it shows."""
+        """Remove the files of feeds that are gone (None), and mark them Gone (410) for good; record what is
+        published now: each written feed's fingerprint, the number of items it shows and its name."""
         gone = {f"{path}.{ext}" for path, fp in fingerprints.items() if fp is None and path not in current
                 for ext in FEED_FILES}
         if full and not self._stale_removed:  # once per record: anything a previous config or version left behind
@@ -92,6 +108,7 @@ class Published:
         for rel in sorted(gone):
             if (self.output / rel).exists():
                 try:
+                    self._mark_gone(rel)
                     remove(self.output, rel)
                     report.removed.append(rel)
                 except OSError as exc:
@@ -100,6 +117,21 @@ class Published:
         for path in [p for p, fp in fingerprints.items() if fp is None]:
             self.feeds.pop(path, None)
         self.store.save_published_feeds(fingerprints)
+
+    def record_retained(self, retained: Mapping[FeedKey, tuple[str, datetime]]) -> None:
+        """Record which feeds are kept published, empty, and since when (they outlive restarts)."""
+        now = {key.path: value for key, value in retained.items()}
+        changes: dict[str, tuple[str, datetime] | None] = {p: v for p, v in now.items() if self.retained.get(p) != v}
+        changes.update({path: None for path in self.retained if path not in now})
+        if changes:
+            self.store.save_retained(changes)
+            self.retained = now
+
+    def _mark_gone(self, rel: str) -> None:
+        marker = self.output / gone_marker(rel)
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.touch()
+        self._gone.add(rel)
 
     def pages_fingerprint(self, site: SiteInfo, feeds: list[FeedSummary]) -> str:
         """Changes whenever index.html or feeds.opml would: each feed's fingerprint covers its spec and items,

@@ -78,6 +78,8 @@ def create_app(output: Path | str, server: Server | None = None, *, metrics: Met
     @app.route("/", defaults={"rel": ""}, methods=["GET", "HEAD"], provide_automatic_options=False)
     @app.route("/<path:rel>", methods=["GET", "HEAD"], provide_automatic_options=False)
     def not_found(rel: str) -> Response:  # published files never get here: FileResponder answers them
+        if files.was_published(rel):  # a feed removed for good: readers should unsubscribe, not retry
+            return _short(410, "Gone")
         return _short(404, "Not Found")
 
     app.wsgi_app = FileResponder(app.wsgi_app, files, server.cache_max_age, metrics)  # type: ignore[method-assign]

@@ -22,7 +22,7 @@ from typing import Any, Protocol
 from werkzeug.http import parse_accept_header, parse_date, parse_etags
 from werkzeug.security import safe_join
 
-from feedd.layout import content_type
+from feedd.layout import content_type, gone_marker
 
 
 class Counts(Protocol):
@@ -51,6 +51,12 @@ class CachedFile:
     http_date: str = ""  # Last-Modified, formatted once
 
 
+def _servable(rel: str) -> bool:
+    """No dotfiles, no "..", and no empty part (safe_join would normalise "index.html/" to the file)."""
+    return not any(not part or part.startswith(".") for part in rel.split("/")) and "\\" not in rel \
+        and "\x00" not in rel
+
+
 class FileCache:
     """Output files in memory, refreshed whenever a file's (inode, size, mtime) changes."""
 
@@ -60,8 +66,7 @@ class FileCache:
         self._lock = threading.Lock()
 
     def get(self, rel: str) -> CachedFile | None:
-        # no dotfiles, no "..", and no empty part: safe_join would normalise "index.html/" to the file
-        if any(not part or part.startswith(".") for part in rel.split("/")) or "\\" in rel or "\x00" in rel:
+        if not _servable(rel):
             return None
         path = safe_join(str(self.root), rel)
         if path is None:
@@ -96,6 +101,13 @@ class FileCache:
         with self._lock:
             self._files[rel] = cached
         return cached
+
+    def was_published(self, rel: str) -> bool:
+        """Whether the file was published once and removed for good (publish marks it: see layout.gone_marker)."""
+        if not _servable(rel):
+            return False
+        marker = safe_join(str(self.root), gone_marker(rel))
+        return marker is not None and os.path.isfile(marker)
 
     @staticmethod
     def _sibling(path: str, signature: tuple[int, int, int]) -> Variant | None:

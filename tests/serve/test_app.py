@@ -709,3 +709,16 @@ def test_a_gz_sibling_written_after_the_file_is_picked_up(output, client):
     assert after.headers.get("Content-Encoding") == "gzip"
     assert gzip.decompress(after.data) == new
     assert after.headers["Vary"] == "Accept-Encoding"
+
+
+def test_a_feed_removed_for_good_is_410_gone_and_its_marker_never_served(tmp_path, seeds_dir):
+    out = tmp_path / "public"
+    build(make_config(seeds_dir, out, feeds=[{"name": "old"}]), now=NOW)
+    build(make_config(seeds_dir, out), now=NOW)  # removed from the config
+    client = create_app(out).test_client()
+    for path in ("/feeds/old.rss", "/feeds/old.json", "/feeds/old.html"):
+        response = client.get(path)
+        assert (response.status_code, response.data) == (410, b"Gone\n"), path
+        assert client.head(path).status_code == 410
+    assert client.get("/.gone/feeds/old.rss").status_code == 404
+    assert client.get("/feeds/never.rss").status_code == 404

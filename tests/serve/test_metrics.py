@@ -11,7 +11,7 @@ from feedd.models import BuildReport, Family
 from feedd.pipeline import build
 from feedd.serve.app import create_app
 from feedd.serve.metrics import CONTENT_TYPE, Metrics
-from tests.helpers import NOW, make_config
+from tests.helpers import NOW, make_config, no_retention
 
 
 def scrape(metrics: Metrics) -> dict[tuple[str, tuple], float]:
@@ -87,7 +87,8 @@ def test_builds_accumulate_and_gauges_show_the_last_build(report, seeds_dir, tmp
     for path in seeds_dir.iterdir():
         if path.is_file():
             path.unlink()
-    empty = build(make_config(seeds_dir, tmp_path / "public"), now=NOW, allow_mass_removal=True)
+    empty = build(make_config(seeds_dir, tmp_path / "public", families=no_retention()), now=NOW,
+                  allow_mass_removal=True)
     metrics.record_build(empty)
     samples = scrape(metrics)
     assert value(samples, "feedd_builds_total", outcome="success") == 2
