@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import importlib
-import logging
 import shutil
-import time
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
-from feedd.daemon.watcher import OVERFLOW_LOGGER, Watcher
 from feedd.ingest import parse
 from feedd.pipeline import Builder, build
 from tests.helpers import NOW, make_config, write_article
@@ -190,41 +187,6 @@ def test_rendering_in_workers_and_batches_gives_the_same_feeds(seeds_dir: Path, 
                 if not k.startswith("feeds/topics/t3.") and k not in ("index.html", "index.html.gz")}
     got = {k: v for k, v in snapshot(tmp_path / "parallel").items() if k not in ("index.html", "index.html.gz")}
     assert got == expected
-
-
-def test_watcher_turns_a_queue_overflow_into_a_full_rescan(tmp_path: Path):
-    seen = []
-    watcher = Watcher(tmp_path, None, lambda kinds, paths: seen.append((kinds, paths)), debounce=0.05)
-    watcher.start()
-    try:
-        logging.getLogger(OVERFLOW_LOGGER).warning("Inotify queue overflowed; filesystem events were lost")
-        deadline = time.monotonic() + 3
-        while not seen and time.monotonic() < deadline:
-            time.sleep(0.02)
-    finally:
-        watcher.stop()
-    assert seen == [({"articles"}, None)]
-
-
-def test_watcher_reports_paths_and_a_burst_as_a_rescan(tmp_path: Path, monkeypatch):
-    monkeypatch.setattr("feedd.daemon.watcher.BURST", 5)
-    seen = []
-    watcher = Watcher(tmp_path, None, lambda kinds, paths: seen.append(paths), debounce=0.2)
-    watcher.start()
-    try:
-        (tmp_path / "one.md").write_text("x")
-        deadline = time.monotonic() + 3
-        while not seen and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert seen and str(tmp_path / "one.md") in seen[0]
-        for n in range(10):
-            (tmp_path / f"many{n}.md").write_text("x")
-        deadline = time.monotonic() + 3
-        while len(seen) < 2 and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert seen[-1] is None  # too many to list: compare the whole folder instead
-    finally:
-        watcher.stop()
 
 
 def test_deleting_many_files_does_not_rescan_the_index_per_file(setup, monkeypatch):
