@@ -25,8 +25,8 @@ def open_index(config: Config):
     """open_index(persist=..., workers=...) → an ArticleIndex over the articles folder, closed after the test."""
     opened: list[ArticleIndex] = []
 
-    def open_(persist: bool = False, workers: int = 1, config_: Config = config) -> ArticleIndex:
-        opened.append(ArticleIndex(config_, persist=persist, workers=workers))
+    def open_(persist: bool = False, workers: int = 1) -> ArticleIndex:
+        opened.append(ArticleIndex(config, persist=persist, workers=workers))
         return opened[-1]
 
     yield open_
