@@ -334,6 +334,45 @@ def test_folder_diagnostics_are_kept_until_a_file_changes(articles_dir: Path, op
     assert len(made) == 2
 
 
+def test_the_running_open_count_and_a_change_s_diagnostics_follow_every_change(articles_dir: Path, open_index):
+    """open_count() is kept current without listing the folder's diagnostics; after each change it must equal
+    the warnings and errors diagnostics() lists, and diagnostics_of(changes) must hold what the change caused."""
+    index = open_index()
+
+    def step(paths=None) -> list[str]:
+        changes = index.refresh(paths)
+        everything = index.diagnostics()
+        assert index.open_count() == sum(d.level != "info" for d in everything)
+        of_change = [str(d) for d in index.diagnostics_of(changes)]
+        assert set(of_change) <= {str(d) for d in everything}
+        return of_change
+
+    step()
+    write_article(articles_dir, "a.md", title='"Robots"', webUrl=SAME)
+    step()
+    copy = write_article(articles_dir, "b.md", title='"Robots again"', webUrl=SAME)
+    assert step([str(copy)]) == ["b.md: warning: ignored: same link as a.md, which is kept"]
+    first = text(articles_dir, "t1.txt", "Robots\n\nOne.\n")
+    step([str(first)])
+    second = text(articles_dir, "t2.txt", "Robots\n\nTwo.\n")
+    assert "t2.txt: warning: ignored: a.md already has a full text" in step([str(second)])
+    lonely = text(articles_dir, "lonely.txt", "Nobody\n\nText.\n")
+    step([str(lonely)])
+    broken = write_article(articles_dir, "broken.md", title='"No link"', webUrl=None)
+    step([str(broken)])
+    space_texts = [text(articles_dir, f"space{n}.txt", f"Space\n\nText {n}.\n") for n in (1, 2)]
+    step([str(p) for p in space_texts])  # two orphans...
+    space = write_article(articles_dir, "space.md", title='"Space"')
+    assert step([str(space)]) == ["space2.txt: warning: ignored: space.md already has a full text"]  # ...one used
+    (articles_dir / "a.md").unlink()  # b.md wins now; the texts are orphans (b.md has another title)
+    step([str(articles_dir / "a.md")])
+    assert index.counts() == (1, 3)
+    for path in (copy, first, second, lonely, broken, space, *space_texts):
+        path.unlink()
+    step()
+    assert index.open_count() == 0 and index.diagnostics() == []
+
+
 # -- a restart -------------------------------------------------------------------------------------------------
 
 def test_a_restart_compares_the_folder_ahead_and_finds_what_changed_while_stopped(articles_dir: Path, open_index):
