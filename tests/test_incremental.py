@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import importlib
-import logging
 import shutil
-import time
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
-from feedd.daemon.watcher import OVERFLOW_LOGGER, Watcher
 from feedd.ingest import parse
 from feedd.pipeline import Builder, build
 from tests.helpers import NOW, make_config, no_retention, write_article
@@ -192,100 +189,6 @@ def test_rendering_in_workers_and_batches_gives_the_same_feeds(seeds_dir: Path, 
                 if not k.startswith("feeds/topics/t3.") and k not in ("index.html", "index.html.gz")}
     got = {k: v for k, v in snapshot(tmp_path / "parallel").items() if k not in ("index.html", "index.html.gz")}
     assert got == expected
-
-
-def test_watcher_turns_a_queue_overflow_into_a_full_rescan(tmp_path: Path):
-    seen = []
-    watcher = Watcher(tmp_path, None, lambda kinds, paths: seen.append((kinds, paths)), debounce=0.05)
-    watcher.start()
-    try:
-        logging.getLogger(OVERFLOW_LOGGER).warning("Inotify queue overflowed; filesystem events were lost")
-        deadline = time.monotonic() + 3
-        while not seen and time.monotonic() < deadline:
-            time.sleep(0.02)
-    finally:
-        watcher.stop()
-    assert seen == [({"articles"}, None)]
-
-
-@pytest.mark.parametrize("year", [1, 1969, 2021, 9999])
-def test_compact_records_keep_times_exactly(year):
-    from datetime import UTC, datetime
-
-    from feedd.ingest.parse import Parsed
-    from feedd.ingest.store import from_record, slim, to_record
-    from feedd.models import Article, Provider
-
-    when = datetime(year, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
-    article = slim(Article(id="urn:x", source="a.md", title="T", link="https://e.com/a", published_at=when,
-                           heat=3.0, topics=("AI", "Robots"), provider=Provider("Wired", "wired.com", None)))
-    assert from_record("a.md", to_record(Parsed("a.md", (1, 2, 3), article)), "d").article == article
-
-
-def test_compact_records_keep_every_field_selection_uses():
-    from datetime import datetime
-    from zoneinfo import ZoneInfo
-
-    from feedd.ingest.parse import Parsed
-    from feedd.ingest.store import from_record, slim, to_record
-    from feedd.models import Article, Diagnostic, Image, Provider
-
-    article = Article(id="urn:x", source="a.md", title="T", link="https://e.com/a", published=False,
-                      published_at=datetime(2024, 5, 1, 9, 30, tzinfo=ZoneInfo("Europe/Paris")), excerpt="E",
-                      heat=3.5, quality=0.75, category="Tech", type="video", images=(Image("https://e.com/i.png"),),
-                      provider=Provider("Wired", "wired.com", "https://e.com/logo.png"), topics=("AI", "Robots"),
-                      title_key="t")
-    parsed = Parsed("a.md", (1, 2, 3), slim(article), has_body=True, title_key="k", first_line="F",
-                    diagnostics=[Diagnostic("a.md", "warning", "w")], rejected=True)
-    back = from_record("a.md", to_record(parsed), "d")
-    assert back.article == slim(article)
-    assert back.article.published_at.utcoffset() == article.published_at.utcoffset()
-    assert (back.signature, back.has_body, back.title_key, back.first_line, back.diagnostics, back.rejected,
-            back.digest) == ((1, 2, 3), True, "k", "F", parsed.diagnostics, True, "d")
-
-
-@pytest.mark.parametrize("state", ["old schema", "old shape, current fingerprint", "garbage"])
-def test_an_old_or_broken_index_is_rebuilt_not_fatal(seeds_dir: Path, tmp_path: Path, state: str):
-    import sqlite3
-
-    config = make_config(seeds_dir, tmp_path / "public")
-    config.paths.state.mkdir(parents=True)
-    db_path = config.paths.state / "index.sqlite"
-    if state == "garbage":
-        db_path.write_bytes(b"this is not a database" * 100)
-    else:
-        with sqlite3.connect(db_path) as db:
-            db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
-            db.execute("CREATE TABLE files (rel TEXT PRIMARY KEY, parsed BLOB, body TEXT)")
-            fingerprint = "from an older feedd"
-            if state.endswith("current fingerprint"):
-                from feedd.ingest.store import fingerprint as current
-                fingerprint = current(config)
-            db.execute("INSERT INTO meta VALUES ('fingerprint', ?)", (fingerprint,))
-    report = build(config, now=NOW)
-    assert report.articles["published"] == 1
-    assert build(config, now=NOW).written == []
-
-
-def test_watcher_reports_paths_and_a_burst_as_a_rescan(tmp_path: Path, monkeypatch):
-    monkeypatch.setattr("feedd.daemon.watcher.BURST", 5)
-    seen = []
-    watcher = Watcher(tmp_path, None, lambda kinds, paths: seen.append(paths), debounce=0.2)
-    watcher.start()
-    try:
-        (tmp_path / "one.md").write_text("x")
-        deadline = time.monotonic() + 3
-        while not seen and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert seen and str(tmp_path / "one.md") in seen[0]
-        for n in range(10):
-            (tmp_path / f"many{n}.md").write_text("x")
-        deadline = time.monotonic() + 3
-        while len(seen) < 2 and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert seen[-1] is None  # too many to list: compare the whole folder instead
-    finally:
-        watcher.stop()
 
 
 def test_deleting_many_files_does_not_rescan_the_index_per_file(setup, monkeypatch):

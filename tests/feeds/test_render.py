@@ -573,6 +573,20 @@ def test_max_bytes_leaves_a_feed_that_fits_alone(fmt):
     assert (data, count) == (unlimited, 2)
 
 
+@pytest.mark.parametrize("total", [3, 4, 8])
+@pytest.mark.parametrize("fmt", ["rss", "atom", "json"])
+def test_a_budget_met_exactly_by_a_shortened_feed_keeps_that_many_items(fmt, total):
+    """max_bytes is the most a feed may weigh: a prefix of exactly that size fits, by render_feed alone and
+    by render_formats (RSS and Atom from one generator)."""
+    items = [rich(n, body="word " * 100) for n in range(1, total + 1)]
+    two, _ = render_feed(site(), spec(content="full"), items[:2], fmt)
+    budget = spec(content="full", max_bytes=len(two))
+    assert render_feed(site(), budget, items, fmt) == (two, 2)
+    together = render_formats(site(), budget, items)
+    assert together[fmt] == (two, 2)
+    assert set(together) == {"rss", "atom", "json"}
+
+
 @pytest.mark.parametrize("fmt", ["rss", "atom", "json"])
 def test_max_bytes_smaller_than_any_item_gives_an_empty_valid_feed(fmt):
     empty, _ = render_feed(site(), spec(), [], fmt)

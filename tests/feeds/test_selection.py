@@ -132,6 +132,22 @@ def test_defaults_min_quality_applies_to_auto_families():
         assert feeds[path] == ids("good"), path
 
 
+def test_an_article_exactly_at_defaults_min_quality_is_in_every_feed():
+    """README: articles *below* defaults.min_quality are left out; one exactly at it is not below."""
+    articles = [art("at", quality=50, topics=("T",), provider=WIRED, category="news"),
+                art("below", quality=49.99, topics=("T",), provider=WIRED, category="news")]
+    feeds = plan(articles, defaults={"min_quality": 50}, feeds=[{"name": "mine"}])
+    for path in ("feeds/all", "feeds/mine", "feeds/topics/t", "feeds/providers/wired-com", "feeds/categories/news"):
+        assert feeds[path] == ids("at"), path
+
+
+def test_an_article_exactly_at_a_feed_s_min_quality_is_in_it():
+    articles = [art("at", quality=60), art("below", quality=59.5, age=timedelta(minutes=30))]
+    feeds = plan(articles, feeds=[{"name": "good", "filter": {"min_quality": 60}}])
+    assert feeds["feeds/good"] == ids("at")
+    assert feeds["feeds/all"] == ids("below", "at")
+
+
 def test_defaults_min_heat_hides_groups_of_cold_articles():
     feeds = plan([art("hot", heat=100, topics=("Hot",)), art("cold", heat=1, topics=("Cold",))],
                  defaults={"min_heat": 50})
@@ -194,6 +210,20 @@ def test_a_filter_matches_as_the_feed_urls_name_it():
                                   {"name": "cpp", "filter": {"topics": [slug("C++")]}}])
     assert feeds["feeds/hw"] == feeds["feeds/topics/ai-hardware"] == ids("a")
     assert feeds["feeds/cpp"] == feeds[f"feeds/topics/{slug('C++')}"] == ids("c")
+
+
+@pytest.mark.parametrize(("max_age", "age", "included"), [
+    ("1d", timedelta(days=1), True),  # exactly max_age old: in (README: "at most this old")
+    ("1d", timedelta(days=1, microseconds=1), False),
+    ("1d", timedelta(days=1) - timedelta(microseconds=1), True),
+    ("36h", timedelta(hours=36), True),
+    ("PT90M", timedelta(minutes=90), True),
+    ("PT90M", timedelta(minutes=90, seconds=1), False),
+])
+def test_max_age_keeps_articles_at_most_that_old(max_age: str, age: timedelta, included: bool):
+    feeds = plan([art("edge", age)], feeds=[{"name": "recent", "filter": {"max_age": max_age}}])
+    assert feeds["feeds/recent"] == (ids("edge") if included else [])
+    assert feeds["feeds/all"] == ids("edge")
 
 
 def test_configured_feed_excludes_invisible_articles():

@@ -238,3 +238,95 @@ def test_gz_siblings_are_never_older_than_their_file(tmp_path):
         path = tmp_path / rel
         assert os.stat(str(path) + ".gz").st_mtime_ns == path.stat().st_mtime_ns
         assert cache.get(rel).gzip is not None
+
+
+# -- durability: one sync for a batch, one fsync per file below it ---------------------------------------------
+
+@pytest.fixture
+def io_log(monkeypatch):
+    """Records, in order, every fsync, sync, finished temp file and rename that publishing does (and does them)."""
+    log: list[tuple[str, str]] = []
+    real_fsync, real_sync, real_replace, real_stage = os.fsync, os.sync, os.replace, publish._stage
+
+    def fsync(fd):
+        log.append(("fsync", ""))
+        return real_fsync(fd)
+
+    def sync():
+        log.append(("sync", ""))
+        return real_sync()
+
+    def replace(src, dst):
+        log.append(("rename", os.path.basename(dst)))
+        return real_replace(src, dst)
+
+    def stage(path, data, sync_):
+        temp = real_stage(path, data, sync_)
+        log.append(("staged", path.name))
+        return temp
+
+    monkeypatch.setattr(publish.os, "fsync", fsync)
+    monkeypatch.setattr(publish.os, "sync", sync)
+    monkeypatch.setattr(publish.os, "replace", replace)
+    monkeypatch.setattr(publish, "_stage", stage)
+    return log
+
+
+def kinds(log: list[tuple[str, str]]) -> list[str]:
+    return [kind for kind, _ in log]
+
+
+@pytest.mark.parametrize("count", [publish.BATCH_SYNC, publish.BATCH_SYNC + 5])
+def test_a_batch_is_synced_once_after_every_temp_file_and_before_any_rename(tmp_path, io_log, count):
+    """From BATCH_SYNC files on: a crash before the renames leaves the old files, and after the sync every new
+    byte is on disk before any name points at it."""
+    outputs = {f"feeds/f{n}.rss": f"<rss>{n}</rss>".encode() for n in range(count)}
+    written, _, failed = publish_many(tmp_path, outputs)
+    assert sorted(written) == sorted(outputs) and failed == {}
+    sequence = kinds(io_log)
+    assert sequence.count("sync") == 1 and sequence.count("fsync") == 0
+    synced = sequence.index("sync")
+    assert sequence[:synced] == ["staged"] * (2 * count)  # every file and its .gz sibling, then the sync
+    assert sequence[synced + 1:] == ["rename"] * (2 * count)  # then every rename, the .gz first each time
+    renamed = [name for kind, name in io_log if kind == "rename"]
+    assert renamed[:2] == ["f0.rss.gz", "f0.rss"]
+    for rel, data in outputs.items():
+        assert (tmp_path / rel).read_bytes() == data
+
+
+def test_fewer_files_are_each_fsynced_and_nothing_is_synced(tmp_path, io_log):
+    """sync() flushes every dirty page of the machine: a few files (an edit) are cheaper fsynced one by one."""
+    count = publish.BATCH_SYNC - 1
+    outputs = {f"feeds/f{n}.rss": f"<rss>{n}</rss>".encode() for n in range(count)}
+    written, _, _ = publish_many(tmp_path, outputs)
+    assert len(written) == count
+    sequence = kinds(io_log)
+    assert "sync" not in sequence
+    assert sequence.count("fsync") == 2 * count  # each temp file, .gz siblings included
+    first_rename = sequence.index("rename")
+    assert sequence[:first_rename].count("fsync") == 2 * count  # all before any rename
+
+
+def test_a_batch_that_changes_nothing_syncs_nothing(tmp_path, io_log):
+    outputs = {f"feeds/f{n}.rss": f"<rss>{n}</rss>".encode() for n in range(publish.BATCH_SYNC + 2)}
+    publish_many(tmp_path, outputs)
+    io_log.clear()
+    written, unchanged, _ = publish_many(tmp_path, outputs)
+    assert written == [] and len(unchanged) == len(outputs)
+    assert io_log == []
+
+
+@pytest.mark.parametrize("changed", [1, 3, publish.BATCH_SYNC])
+def test_every_new_file_is_durable_before_its_name_points_at_it(tmp_path, io_log, changed):
+    """Whichever way a batch is made durable, no rename comes before its bytes are on disk."""
+    outputs = {f"feeds/f{n}.rss": f"<rss>{n}</rss>".encode() for n in range(publish.BATCH_SYNC)}
+    publish_many(tmp_path, outputs)
+    io_log.clear()
+    outputs.update({f"feeds/f{n}.rss": f"<rss>changed {n}</rss>".encode() for n in range(changed)})
+    written, _, _ = publish_many(tmp_path, outputs)
+    assert len(written) == changed
+    sequence = kinds(io_log)
+    before = sequence[:sequence.index("rename")]
+    assert before.count("staged") == 2 * changed
+    last_staged = len(before) - 1 - before[::-1].index("staged")
+    assert "sync" in before[last_staged:] or before.count("fsync") == 2 * changed

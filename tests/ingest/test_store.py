@@ -1,0 +1,247 @@
+"""feedd/ingest/store.py: the state database (files, the record of what is published) and the record format."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from feedd.config import Config
+from feedd.ingest import store as store_module
+from feedd.ingest.corpus import list_files
+from feedd.ingest.parse import Parsed
+from feedd.ingest.store import Store, fingerprint, from_record, parse_rows, slim, to_record
+from feedd.models import Article, Diagnostic, Image, Provider
+from feedd.pipeline import build
+from tests.helpers import NOW, make_config, write_article
+
+
+@pytest.fixture
+def config(articles_dir: Path) -> Config:
+    return make_config(articles_dir)
+
+
+def rows_of(config: Config):
+    """Every file of the articles folder parsed as the index does, ready for Store.save."""
+    entries = list(list_files(config.paths.articles))
+    return parse_rows((entries, config.limits.max_file_bytes, config.site.timezone))
+
+
+def stored(store: Store) -> dict[str, str | None]:
+    """rel → title of every file's slim record (None: no article)."""
+    return {p.rel: p.article.title if p.article else None for p in store.files()}
+
+
+@pytest.fixture
+def three_files(articles_dir: Path):
+    write_article(articles_dir, "a.md", title='"Alpha"')
+    write_article(articles_dir, "b.md", title='"Beta"')
+    (articles_dir / "c.txt").write_text("Alpha\n\nThe full text.\n", encoding="utf-8")
+
+
+# -- files ---------------------------------------------------------------------------------------------------
+
+def test_save_files_forget_round_trip_across_a_reopen(config: Config, three_files):
+    store = Store(config)
+    assert not store.has_files()
+    saved = store.save(rows_of(config))
+    assert [p.rel for p in saved] == ["a.md", "b.md", "c.txt"]
+    assert all(p.article is None or p.article.excerpt is None for p in saved)  # slim: what selection needs
+    store.forget(["b.md", "not-stored.md"])
+    store.close()
+    again = Store(config)
+    try:
+        assert again.has_files()
+        assert stored(again) == {"a.md": "Alpha", "c.txt": None}
+        by_rel = {p.rel: p for p in again.files()}
+        assert by_rel["c.txt"].title_key == "alpha"
+        assert {p.rel: p.signature for p in saved if p.rel != "b.md"} == {r: p.signature for r, p in by_rel.items()}
+        assert {p.rel: p.digest for p in saved if p.rel != "b.md"} == {r: p.digest for r, p in by_rel.items()}
+    finally:
+        again.close()
+
+
+def test_saving_a_file_again_replaces_its_record(config: Config, articles_dir: Path, three_files):
+    store = Store(config, persist=False)
+    try:
+        store.save(rows_of(config))
+        write_article(articles_dir, "a.md", title='"Alpha, edited"')
+        store.save([row for row in rows_of(config) if row[0] == "a.md"])
+        assert stored(store) == {"a.md": "Alpha, edited", "b.md": "Beta", "c.txt": None}
+    finally:
+        store.close()
+
+
+def test_read_whole_gives_the_full_article_and_the_chosen_full_text(config: Config, articles_dir: Path):
+    write_article(articles_dir, "a.md", title='"Alpha"', excerpt='"The excerpt"', images='[{url: "https://e.com/i.png"}]')
+    (articles_dir / "c.txt").write_text("Alpha\n\nThe full text.\n", encoding="utf-8")
+    store = Store(config, persist=False)
+    try:
+        saved = {p.rel: p for p in store.save(rows_of(config))}
+        article = saved["a.md"].article
+        assert article.excerpt is None and article.images == ()
+        whole = store.read_whole(article, "c.txt")
+        assert (whole.excerpt, [i.url for i in whole.images], whole.body) == \
+            ("The excerpt", ["https://e.com/i.png"], "The full text.")
+        assert store.read_whole(article, None).body is None
+        assert store.read_whole(article, None).excerpt == "The excerpt"
+    finally:
+        store.close()
+
+
+def test_start_over_forgets_files_and_what_is_published(config: Config, three_files):
+    store = Store(config)
+    store.save(rows_of(config))
+    store.save_published_feeds({"feeds/all": ("f1", 3)})
+    store.save_pages_fingerprint("p1")
+    store.start_over()
+    assert (store.has_files(), store.published_feeds(), store.pages_fingerprint()) == (False, {}, None)
+    store.save(rows_of(config))  # still usable: fresh tables
+    store.close()
+    again = Store(config)
+    try:
+        assert list(stored(again)) == ["a.md", "b.md", "c.txt"]
+    finally:
+        again.close()
+
+
+# -- a damaged or old database is started over ------------------------------------------------------------
+
+def test_a_file_that_is_not_a_database_is_started_over(config: Config, three_files, caplog):
+    config.paths.state.mkdir(parents=True)
+    path = config.paths.state / "index.sqlite"
+    path.write_bytes(b"this is not a database" * 100)
+    (config.paths.state / "index.sqlite-wal").write_bytes(b"nor is this")
+    store = Store(config)
+    try:
+        assert "is unusable" in caplog.text
+        assert not store.has_files()
+        store.save(rows_of(config))
+        assert len(stored(store)) == 3
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("key", ["fingerprint", "code"])
+def test_a_database_of_other_parse_settings_or_code_forgets_its_records(config: Config, three_files, key: str):
+    """Another schema or other parse settings drop the files table; another feedd version only the record of
+    what is published (its files still parse the same)."""
+    store = Store(config)
+    store.save(rows_of(config))
+    store.save_published_feeds({"feeds/all": ("f1", 3)})
+    store.save_pages_fingerprint("p1")
+    store._db.execute("UPDATE meta SET value = 'from another feedd' WHERE key = ?", (key,))
+    store.close()
+    again = Store(config)
+    try:
+        assert again.published_feeds() == {} and again.pages_fingerprint() is None
+        assert again.has_files() is (key == "code")
+    finally:
+        again.close()
+
+
+@pytest.mark.parametrize("setting", ["timezone", "max_file_bytes", "articles"])
+def test_the_parse_fingerprint_covers_every_setting_parsing_depends_on(config: Config, tmp_path: Path, setting: str):
+    other = {"timezone": make_config(config.paths.articles, site={"timezone": "Asia/Tokyo"}),
+             "max_file_bytes": make_config(config.paths.articles, limits={"max_file_bytes": 1000}),
+             "articles": make_config(tmp_path / "elsewhere")}[setting]
+    assert fingerprint(other) != fingerprint(config)
+    assert fingerprint(make_config(config.paths.articles, site={"title": "Another title"})) == fingerprint(config)
+
+
+def test_the_code_fingerprint_drops_only_the_record_of_what_is_published(config: Config, three_files, monkeypatch):
+    store = Store(config)
+    store.save(rows_of(config))
+    store.save_published_feeds({"feeds/all": ("f1", 3)})
+    store.save_pages_fingerprint("p1")
+    store.close()
+    monkeypatch.setattr(store_module, "code_fingerprint", lambda: "a newer feedd")
+    upgraded = Store(config)
+    try:
+        assert upgraded.published_feeds() == {} and upgraded.pages_fingerprint() is None
+        assert list(stored(upgraded)) == ["a.md", "b.md", "c.txt"]  # no file is parsed again
+        upgraded.save_published_feeds({"feeds/all": ("f2", 3)})
+    finally:
+        upgraded.close()
+    again = Store(config)  # the same version again: what it recorded stays
+    try:
+        assert again.published_feeds() == {"feeds/all": ("f2", 3)}
+    finally:
+        again.close()
+
+
+@pytest.mark.parametrize("state", ["old schema", "old shape, current fingerprint", "garbage"])
+def test_an_old_or_broken_index_is_rebuilt_not_fatal(seeds_dir: Path, tmp_path: Path, state: str):
+    config = make_config(seeds_dir, tmp_path / "public")
+    config.paths.state.mkdir(parents=True)
+    db_path = config.paths.state / "index.sqlite"
+    if state == "garbage":
+        db_path.write_bytes(b"this is not a database" * 100)
+    else:
+        with sqlite3.connect(db_path) as db:
+            db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
+            db.execute("CREATE TABLE files (rel TEXT PRIMARY KEY, parsed BLOB, body TEXT)")
+            fingerprint_ = "from an older feedd"
+            if state.endswith("current fingerprint"):
+                fingerprint_ = fingerprint(config)
+            db.execute("INSERT INTO meta VALUES ('fingerprint', ?)", (fingerprint_,))
+    report = build(config, now=NOW)
+    assert report.articles["published"] == 1
+    assert build(config, now=NOW).written == []
+
+
+# -- what is published --------------------------------------------------------------------------------------
+
+def test_the_record_of_published_feeds_and_pages_persists(config: Config):
+    store = Store(config)
+    assert (store.published_feeds(), store.pages_fingerprint()) == ({}, None)
+    store.save_published_feeds({"feeds/all": ("f1", 50), "feeds/topics/ai": ("f2", 7), "feeds/topics/old": ("f3", 1)})
+    store.save_published_feeds({"feeds/topics/ai": ("f2b", 6), "feeds/topics/old": None})  # None: the feed is gone
+    store.save_pages_fingerprint("p1")
+    store.save_pages_fingerprint("p2")
+    store.close()
+    again = Store(config)
+    try:
+        assert again.published_feeds() == {"feeds/all": ("f1", 50), "feeds/topics/ai": ("f2b", 6)}
+        assert again.pages_fingerprint() == "p2"
+    finally:
+        again.close()
+
+
+def test_an_in_memory_store_leaves_nothing_on_disk(config: Config, three_files):
+    store = Store(config, persist=False)
+    try:
+        assert not store.shared
+        store.save(rows_of(config))
+        store.save_published_feeds({"feeds/all": ("f1", 3)})
+    finally:
+        store.close()
+    assert not config.paths.state.exists()
+
+
+# -- the record format ----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("year", [1, 1969, 2021, 9999])
+def test_compact_records_keep_times_exactly(year):
+    when = datetime(year, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
+    article = slim(Article(id="urn:x", source="a.md", title="T", link="https://e.com/a", published_at=when,
+                           heat=3.0, topics=("AI", "Robots"), provider=Provider("Wired", "wired.com", None)))
+    assert from_record("a.md", to_record(Parsed("a.md", (1, 2, 3), article)), "d").article == article
+
+
+def test_compact_records_keep_every_field_selection_uses():
+    article = Article(id="urn:x", source="a.md", title="T", link="https://e.com/a", published=False,
+                      published_at=datetime(2024, 5, 1, 9, 30, tzinfo=ZoneInfo("Europe/Paris")), excerpt="E",
+                      heat=3.5, quality=0.75, category="Tech", type="video", images=(Image("https://e.com/i.png"),),
+                      provider=Provider("Wired", "wired.com", "https://e.com/logo.png"), topics=("AI", "Robots"),
+                      title_key="t")
+    parsed = Parsed("a.md", (1, 2, 3), slim(article), has_body=True, title_key="k", first_line="F",
+                    diagnostics=[Diagnostic("a.md", "warning", "w")], rejected=True)
+    back = from_record("a.md", to_record(parsed), "d")
+    assert back.article == slim(article)
+    assert back.article.published_at.utcoffset() == article.published_at.utcoffset()
+    assert (back.signature, back.has_body, back.title_key, back.first_line, back.diagnostics, back.rejected,
+            back.digest) == ((1, 2, 3), True, "k", "F", parsed.diagnostics, True, "d")
