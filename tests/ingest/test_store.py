@@ -95,7 +95,7 @@ def test_read_whole_gives_the_full_article_and_the_chosen_full_text(config: Conf
 def test_start_over_forgets_files_and_what_is_published(config: Config, three_files):
     store = Store(config)
     store.save(rows_of(config))
-    store.save_published_feeds({"feeds/all": ("f1", 3)})
+    store.save_published_feeds({"feeds/all": ("f1", 3, "All")})
     store.save_pages_fingerprint("p1")
     store.start_over()
     assert (store.has_files(), store.published_feeds(), store.pages_fingerprint()) == (False, {}, None)
@@ -131,7 +131,7 @@ def test_a_database_of_other_parse_settings_or_code_forgets_its_records(config: 
     what is published (its files still parse the same)."""
     store = Store(config)
     store.save(rows_of(config))
-    store.save_published_feeds({"feeds/all": ("f1", 3)})
+    store.save_published_feeds({"feeds/all": ("f1", 3, "All")})
     store.save_pages_fingerprint("p1")
     store._db.execute("UPDATE meta SET value = 'from another feedd' WHERE key = ?", (key,))
     store.close()
@@ -155,7 +155,7 @@ def test_the_parse_fingerprint_covers_every_setting_parsing_depends_on(config: C
 def test_the_code_fingerprint_drops_only_the_record_of_what_is_published(config: Config, three_files, monkeypatch):
     store = Store(config)
     store.save(rows_of(config))
-    store.save_published_feeds({"feeds/all": ("f1", 3)})
+    store.save_published_feeds({"feeds/all": ("f1", 3, "All")})
     store.save_pages_fingerprint("p1")
     store.close()
     monkeypatch.setattr(store_module, "code_fingerprint", lambda: "a newer feedd")
@@ -163,12 +163,12 @@ def test_the_code_fingerprint_drops_only_the_record_of_what_is_published(config:
     try:
         assert upgraded.published_feeds() == {} and upgraded.pages_fingerprint() is None
         assert list(stored(upgraded)) == ["a.md", "b.md", "c.txt"]  # no file is parsed again
-        upgraded.save_published_feeds({"feeds/all": ("f2", 3)})
+        upgraded.save_published_feeds({"feeds/all": ("f2", 3, "All")})
     finally:
         upgraded.close()
     again = Store(config)  # the same version again: what it recorded stays
     try:
-        assert again.published_feeds() == {"feeds/all": ("f2", 3)}
+        assert again.published_feeds() == {"feeds/all": ("f2", 3, "All")}
     finally:
         again.close()
 
@@ -198,14 +198,15 @@ def test_an_old_or_broken_index_is_rebuilt_not_fatal(seeds_dir: Path, tmp_path: 
 def test_the_record_of_published_feeds_and_pages_persists(config: Config):
     store = Store(config)
     assert (store.published_feeds(), store.pages_fingerprint()) == ({}, None)
-    store.save_published_feeds({"feeds/all": ("f1", 50), "feeds/topics/ai": ("f2", 7), "feeds/topics/old": ("f3", 1)})
-    store.save_published_feeds({"feeds/topics/ai": ("f2b", 6), "feeds/topics/old": None})  # None: the feed is gone
+    store.save_published_feeds({"feeds/all": ("f1", 50, "All"), "feeds/topics/ai": ("f2", 7, "AI"),
+                                "feeds/topics/old": ("f3", 1, "Old")})
+    store.save_published_feeds({"feeds/topics/ai": ("f2b", 6, "AI"), "feeds/topics/old": None})  # None: it is gone
     store.save_pages_fingerprint("p1")
     store.save_pages_fingerprint("p2")
     store.close()
     again = Store(config)
     try:
-        assert again.published_feeds() == {"feeds/all": ("f1", 50), "feeds/topics/ai": ("f2b", 6)}
+        assert again.published_feeds() == {"feeds/all": ("f1", 50, "All"), "feeds/topics/ai": ("f2b", 6, "AI")}
         assert again.pages_fingerprint() == "p2"
     finally:
         again.close()
@@ -216,7 +217,7 @@ def test_an_in_memory_store_leaves_nothing_on_disk(config: Config, three_files):
     try:
         assert not store.shared
         store.save(rows_of(config))
-        store.save_published_feeds({"feeds/all": ("f1", 3)})
+        store.save_published_feeds({"feeds/all": ("f1", 3, "All")})
     finally:
         store.close()
     assert not config.paths.state.exists()
@@ -245,3 +246,23 @@ def test_compact_records_keep_every_field_selection_uses():
     assert back.article.published_at.utcoffset() == article.published_at.utcoffset()
     assert (back.signature, back.has_body, back.title_key, back.first_line, back.diagnostics, back.rejected,
             back.digest) == ((1, 2, 3), True, "k", "F", parsed.diagnostics, True, "d")
+
+
+def test_retained_feeds_survive_what_drops_the_record_of_published_feeds(tmp_path):
+    """Subscribers hold the URLs of retained feeds: a new version (code) or other parse settings keep them."""
+    from datetime import UTC, datetime
+
+    since = datetime(2026, 11, 1, 8, 30, tzinfo=UTC)
+    config = make_config(tmp_path / "articles")
+    store = Store(config)
+    store.save_retained({"feeds/topics/ai": ("AI", since), "feeds/topics/old": ("Old", since)})
+    store.save_retained({"feeds/topics/old": None})
+    store.close()
+    other = make_config(tmp_path / "articles", site={"timezone": "Asia/Tokyo"})  # another parse fingerprint
+    again = Store(other)
+    try:
+        assert again.retained() == {"feeds/topics/ai": ("AI", since)}
+        again.start_over()
+        assert again.retained() == {"feeds/topics/ai": ("AI", since)}
+    finally:
+        again.close()
