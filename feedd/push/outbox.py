@@ -23,6 +23,7 @@ from typing import Any
 
 log = logging.getLogger("feedd")
 BACKOFF_FIRST, BACKOFF_MAX = 1.0, 300.0  # seconds between attempts on a failing lane: doubling, capped
+JOIN_TIMEOUT = 2.0  # seconds close() waits for the workers; one still in a request is left to finish alone
 
 
 class Outcome(StrEnum):
@@ -115,8 +116,9 @@ class Outbox:
             self._closed = True
             left = sum(len(s.pending) for s in self._lanes.values())
             self._cond.notify_all()
+        end = time.monotonic() + JOIN_TIMEOUT  # one deadline for all: a request in flight ends by websub.timeout
         for thread in self._threads:
-            thread.join(timeout=5)
+            thread.join(timeout=max(end - time.monotonic(), 0))
         if left:
             log.warning("websub %s: %d notification(s) dropped at shutdown", self.name, left)
 
