@@ -9,7 +9,7 @@ from push_servers import PingHub, Subscriber
 
 from feedd.config import validate_config
 from feedd.errors import ConfigError
-from feedd.push import Document, OutputFeeds, Push, discovery_links, is_feed_url
+from feedd.push import Document, OutputFeeds, Push, discovery_links, feed_links, is_feed_url
 
 BASE = "http://feeds.test/"
 TYPES = {".rss": "application/rss+xml; charset=utf-8", ".atom": "application/atom+xml; charset=utf-8",
@@ -62,6 +62,14 @@ def test_discovery_links_name_every_hub_then_the_feed_itself():
     assert discovery_links([], BASE + "feeds/all.rss") is None
     assert discovery_links(["https://a.example/", BASE + "websub"], BASE + "feeds/all.rss") == \
         f'<https://a.example/>; rel="hub", <{BASE}websub>; rel="hub", <{BASE}feeds/all.rss>; rel="self"'
+
+
+def test_feed_links_are_for_feed_files_only():
+    links = feed_links(["https://hub.example/"], BASE)
+    assert links("feeds/topics/ai.atom") == \
+        f'<https://hub.example/>; rel="hub", <{BASE}feeds/topics/ai.atom>; rel="self"'
+    assert links("feeds/all.html") is None and links("index.html") is None and links("feeds.opml") is None
+    assert feed_links([], BASE)("feeds/all.rss") is None
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from feedd.push.errors import AddressRefused, CallbackRefused, PushError, StateE
 from feedd.push.hub import Document, Hub
 from feedd.push.outbox import Outcome
 from feedd.push.pings import Pinger
-from feedd.push.websub import OutputFeeds, Push, discovery_links, is_feed_url
+from feedd.push.websub import OutputFeeds, Push, discovery_links, feed_links, is_feed_url
 
 __all__ = [
     "AddressRefused",
@@ -26,5 +26,6 @@ __all__ = [
     "StateError",
     "TransportError",
     "discovery_links",
+    "feed_links",
     "is_feed_url",
 ]

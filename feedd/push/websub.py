@@ -27,6 +27,19 @@ def discovery_links(hub_urls: Iterable[str], self_url: str) -> str | None:
     return ", ".join([*hubs, f'<{self_url}>; rel="self"']) if hubs else None
 
 
+def feed_links(hub_urls: Iterable[str], base_url: str) -> Callable[[str], str | None]:
+    """For the server (main process and helpers alike): the `Link` value of the file at a path relative to
+    the output folder, or None for a file that is no feed or when no hub is configured."""
+    hubs = tuple(hub_urls)
+
+    def links(rel: str) -> str | None:
+        if not hubs or not rel.startswith("feeds/") or not rel.endswith(FEED_SUFFIXES):
+            return None
+        return discovery_links(hubs, base_url + rel)
+
+    return links
+
+
 def is_feed_url(base_url: str, output: Path) -> Callable[[str], bool]:
     """`is_topic` for the hub: the URL of a feed file (RSS, Atom or JSON) published in the output folder."""
     root = os.path.realpath(output)
