@@ -105,6 +105,19 @@ def test_dns_rebinding_gains_nothing(peer, monkeypatch):
     assert peer.received() == []  # no byte reached it
 
 
+def test_a_name_that_does_not_resolve_is_a_transport_error_worth_a_retry(monkeypatch):
+    def fail(*args, **kwargs):
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", fail)
+    client = Client(timeout=1, policy=CallbackPolicy())
+    try:
+        with pytest.raises(TransportError, match="cannot resolve nowhere.test: Name or service not known"):
+            client.request("GET", parse_url("https://nowhere.test/cb"))
+    finally:
+        client.close()
+
+
 def test_without_a_policy_any_address_is_reached(peer):
     """Pings go to hubs the operator configured, which may well be on the intranet."""
     client = Client(timeout=1)

@@ -157,11 +157,12 @@ class CallbackPolicy:
 
     def resolve(self, host: str, port: int) -> list[str]:
         """Every address `host` resolves to, each one checked: one refused address refuses the host (an
-        attacker who controls the DNS could otherwise add a private address to a public one)."""
-        try:
+        attacker who controls the DNS could otherwise add a private address to a public one). A lookup
+        that fails raises socket.gaierror."""
+        try:  # a failed lookup (socket.gaierror) is left to the caller: it may be temporary, worth a retry
             infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        except (OSError, UnicodeError) as exc:
-            raise CallbackRefused(host, f"cannot resolve the host name: {exc}") from None
+        except UnicodeError as exc:
+            raise CallbackRefused(host, f"not a valid host name: {exc}") from None
         addresses: list[str] = []
         for family, _, _, _, sockaddr in infos:
             if family not in (socket.AF_INET, socket.AF_INET6):

@@ -12,6 +12,7 @@ drips one byte every few seconds cannot hold a worker for longer than that.
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from typing import Any, NamedTuple
@@ -125,6 +126,8 @@ class Client:
             raise type(exc)(to.url, exc.reason) from None
         except httpcore.TimeoutException as exc:
             raise TransportError(to.url, f"no complete answer within {self.timeout:g} s ({exc})") from None
+        except socket.gaierror as exc:  # from the policy's lookup: perhaps temporary, so retried
+            raise TransportError(to.url, f"cannot resolve {to.host}: {exc.strerror or exc}") from None
         except (httpcore.NetworkError, httpcore.ProtocolError, httpcore.UnsupportedProtocol, OSError) as exc:
             raise TransportError(to.url, f"{type(exc).__name__}: {exc}") from None
         finally:
