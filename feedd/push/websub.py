@@ -14,11 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from feedd.config import WEBSUB_PATH, Config
+from feedd.layout import FEEDS_DIR, FORMATS, content_type
 from feedd.push.hub import Document, Hub
 from feedd.push.outbox import Record
 from feedd.push.pings import Pinger
 
-FEED_SUFFIXES = (".rss", ".atom", ".json")  # the topics: every format of every feed is its own (§4.1)
+FEED_SUFFIXES = tuple(f".{fmt}" for fmt in FORMATS)  # the topics: each format of each feed is its own (§4.1)
 
 
 def discovery_links(hub_urls: Iterable[str], self_url: str) -> str | None:
@@ -33,7 +34,7 @@ def feed_links(hub_urls: Iterable[str], base_url: str) -> Callable[[str], str | 
     hubs = tuple(hub_urls)
 
     def links(rel: str) -> str | None:
-        if not hubs or not rel.startswith("feeds/") or not rel.endswith(FEED_SUFFIXES):
+        if not hubs or not rel.startswith(FEEDS_DIR + "/") or not rel.endswith(FEED_SUFFIXES):
             return None
         return discovery_links(hubs, base_url + rel)
 
@@ -48,7 +49,7 @@ def is_feed_url(base_url: str, output: Path) -> Callable[[str], bool]:
         if not url.startswith(base_url):
             return False
         rel = url[len(base_url):]
-        if not rel.startswith("feeds/") or not rel.endswith(FEED_SUFFIXES) or "?" in rel or "#" in rel:
+        if not rel.startswith(FEEDS_DIR + "/") or not rel.endswith(FEED_SUFFIXES) or "?" in rel or "#" in rel:
             return False
         if any(part in ("", ".", "..") or part.startswith(".") for part in rel.split("/")) or "\\" in rel:
             return False
@@ -62,9 +63,10 @@ class OutputFeeds(Mapping[str, Document]):
     """Changed feeds by URL, read from the output folder only when looked up (only topics that have
     subscribers are): what a build wrote, as `published` wants it."""
 
-    def __init__(self, base_url: str, output: Path, written: Iterable[str], content_types: Mapping[str, str]) -> None:
-        self.base_url, self.output, self.content_types = base_url, output, content_types
-        self.rels = {base_url + rel: rel for rel in written if rel.endswith(FEED_SUFFIXES)}
+    def __init__(self, base_url: str, output: Path, written: Iterable[str]) -> None:
+        self.base_url, self.output = base_url, output
+        self.rels = {base_url + rel: rel for rel in written
+                     if rel.startswith(FEEDS_DIR + "/") and rel.endswith(FEED_SUFFIXES)}
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.rels)
@@ -78,7 +80,7 @@ class OutputFeeds(Mapping[str, Document]):
             data = (self.output / rel).read_bytes()
         except OSError:
             raise KeyError(url) from None
-        return Document(data, self.content_types[os.path.splitext(rel)[1]])
+        return Document(data, content_type(rel.rsplit(".", 1)[1]))
 
 
 class Push:

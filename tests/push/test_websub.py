@@ -5,15 +5,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from push_servers import PingHub, Subscriber
 
 from feedd.config import validate_config
 from feedd.errors import ConfigError
 from feedd.push import Document, OutputFeeds, Push, discovery_links, feed_links, is_feed_url
+from tests.push.peers import PingHub, Subscriber
 
 BASE = "http://feeds.test/"
-TYPES = {".rss": "application/rss+xml; charset=utf-8", ".atom": "application/atom+xml; charset=utf-8",
-         ".json": "application/feed+json", ".html": "text/html; charset=utf-8"}
+TYPES = {".rss": "application/rss+xml; charset=utf-8", ".atom": "application/atom+xml; charset=utf-8"}
 
 
 # -- config ---------------------------------------------------------------------------------------------
@@ -97,8 +96,7 @@ def test_only_published_feed_urls_are_topics(output, url, topic):
 
 
 def test_output_feeds_read_only_the_feeds_looked_up(output):
-    changes = OutputFeeds(BASE, output, ["feeds/all.rss", "feeds/all.html", "index.html", "feeds/topics/ai.atom"],
-                          TYPES)
+    changes = OutputFeeds(BASE, output, ["feeds/all.rss", "feeds/all.html", "index.html", "feeds/topics/ai.atom"])
     assert list(changes) == [BASE + "feeds/all.rss", BASE + "feeds/topics/ai.atom"]  # feeds only
     assert changes[BASE + "feeds/topics/ai.atom"] == Document(b"<feeds/topics/ai.atom>", TYPES[".atom"])
     (output / "feeds" / "all.rss").unlink()
@@ -134,7 +132,7 @@ def test_push_pings_the_hubs_and_delivers_to_subscribers(tmp_path, output):
             == 202
         assert subscriber.wait_for(lambda requests: len(requests) == 1)
         push.hub.outbox.wait_idle(2)
-        push.published(OutputFeeds(BASE, output, ["feeds/all.rss", "index.html"], TYPES))
+        push.published(OutputFeeds(BASE, output, ["feeds/all.rss", "index.html"]))
         assert subscriber.wait_for(lambda requests: any(r.method == "POST" for r in requests), timeout=1)
         assert pinged.wait_for(lambda requests: len(requests) == 1, timeout=1)
         delivery = subscriber.deliveries()[0]

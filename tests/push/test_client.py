@@ -7,11 +7,11 @@ import threading
 import time
 
 import pytest
-from push_servers import Peer, closed_port
 
 from feedd.push.callbacks import CallbackPolicy, parse_url
 from feedd.push.client import Client
 from feedd.push.errors import AddressRefused, TransportError
+from tests.push.peers import Peer, closed_port
 
 LOOPBACK = CallbackPolicy(["127.0.0.0/8"])
 

@@ -9,10 +9,10 @@ import time
 from collections import Counter
 
 import pytest
-from push_servers import Subscriber
 
 from feedd.config import validate_config
 from feedd.push.hub import Document, Hub
+from tests.push.peers import Subscriber
 
 TOPIC = "http://feeds.test/feeds/all.rss"
 OTHER = "http://feeds.test/feeds/topics/ai.atom"

@@ -6,10 +6,10 @@ import time
 from collections import Counter
 
 import pytest
-from push_servers import PingHub, closed_port
 
 from feedd.config import validate_config
 from feedd.push.pings import Pinger
+from tests.push.peers import PingHub, closed_port
 
 ALL = "http://feeds.test/feeds/all.rss"
 AI = "http://feeds.test/feeds/topics/ai.atom"
