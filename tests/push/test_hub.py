@@ -108,7 +108,7 @@ def test_subscribe_verify_and_receive_a_signed_delivery_within_a_second(make_hub
 
     started = time.monotonic()
     hub.publish({TOPIC: doc("<rss>new bytes</rss>")})
-    assert time.monotonic() - started < 0.05  # publish never waits for the network
+    assert time.monotonic() - started < 0.2  # publish never waits for the network
     assert subscriber.wait_for(lambda requests: any(r.method == "POST" for r in requests), timeout=1)
     (delivery,) = subscriber.deliveries()
     assert delivery.at - started < 1.0
@@ -290,7 +290,7 @@ def test_a_broken_callback_is_retried_then_given_up_and_publish_never_waits(make
     subscriber.delivery_status = 503
     started = time.monotonic()
     hub.publish({TOPIC: doc()})
-    assert time.monotonic() - started < 0.05
+    assert time.monotonic() - started < 0.2
     assert hub.outbox.wait_idle(3)
     attempts = len(subscriber.deliveries())
     assert 2 <= attempts <= 8  # retried with backoff, for give_up_after (0.6 s), then dropped
@@ -307,7 +307,7 @@ def test_a_callback_that_is_down_is_retried_then_given_up(make_hub, events):
     down.close()
     started = time.monotonic()
     hub.publish({TOPIC: doc()})
-    assert time.monotonic() - started < 0.05
+    assert time.monotonic() - started < 0.2
     assert hub.outbox.wait_idle(3)
     assert events.seen[("deliveries", "retry")] >= 2
     assert events.seen[("deliveries", "given_up")] == 1

@@ -45,7 +45,7 @@ def test_one_ping_per_changed_feed_as_a_publish_form(hub, make):
     pinger = make(hub.url("/hub"))
     started = time.monotonic()
     pinger.publish([ALL, AI])
-    assert time.monotonic() - started < 0.05  # never waits for the hub
+    assert time.monotonic() - started < 0.2  # never waits for the hub
     assert pinger.outbox.wait_idle(2)
     assert sorted(p["hub.url"] for p in hub.pings()) == sorted([ALL, AI])
     assert all(p == {"hub.mode": "publish", "hub.url": p["hub.url"]} for p in hub.pings())
@@ -113,7 +113,7 @@ def test_a_hub_that_is_down_is_retried_then_given_up(make):
     pinger = make(f"http://127.0.0.1:{closed_port()}/")
     started = time.monotonic()
     pinger.publish([ALL])
-    assert time.monotonic() - started < 0.05
+    assert time.monotonic() - started < 0.2
     assert pinger.outbox.wait_idle(3)
     assert time.monotonic() - started < 1.5
     assert make.events[("pings", "retry")] >= 2 and make.events[("pings", "given_up")] == 1
