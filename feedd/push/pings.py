@@ -1,8 +1,11 @@
 """Publisher pings (WebSub §6): tell each configured external hub which of feedd's feeds changed.
 
 WebSub leaves the publisher-to-hub notification open; the de-facto form, which Google's and Superfeedr's
-hubs accept, is a form POST of `hub.mode=publish&hub.url=<feed URL>`. The hub then fetches the feed itself
-and delivers it to its subscribers. One ping per changed feed and hub, for exactly the URLs given: the
+hubs accept, is a form POST of `hub.mode=publish&hub.url=<feed URL>`. Newer hubs (Switchboard, those
+written to the W3C implementation report's question) read `hub.topic` instead, so the ping carries both,
+with the same URL: Google's reference hub reads only hub.url and ignores other fields, and hubs that take
+both read hub.url as the URL to fetch for hub.topic. The hub then fetches the feed itself and delivers it
+to its subscribers. One ping per changed feed and hub, for exactly the URLs given: the
 daemon passes only feeds whose published bytes changed. Pings go through the outbox (coalesced over
 `websub.ping_delay`, retried with backoff on connection errors, 429 and 5xx, dropped after
 `websub.give_up_after`). The hubs are the operator's own choice, so no callback policy applies to them.
@@ -11,6 +14,7 @@ daemon passes only feeds whose published bytes changed. Pings go through the out
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Hashable, Iterable
 from typing import Any
 from urllib.parse import urlencode
@@ -44,7 +48,7 @@ class Pinger:
 
     def _ping(self, hub: Hashable, key: Hashable, url: Any) -> Outcome:
         assert isinstance(hub, str) and isinstance(url, str)
-        body = urlencode({"hub.mode": "publish", "hub.url": url}).encode("ascii")
+        body = urlencode({"hub.mode": "publish", "hub.url": url, "hub.topic": url}).encode("ascii")
         try:
             reply = self.client.request("POST", self.hubs[hub], [("Content-Type", FORM)], body, read=512)
         except TransportError as exc:
@@ -69,3 +73,21 @@ class Pinger:
     def close(self, wait: float = 0.0) -> None:
         self.outbox.close(wait)
         self.client.close()
+
+
+def ping_now(settings: WebSub, urls: Iterable[str], wait: float) -> Counter[str]:
+    """Ping every hub for these feed URLs at once, for a one-shot build (`feedd build` from cron): no
+    coalescing delay, failures retried within `wait` seconds, what is still unsent then dropped. Returns
+    the final outcome of each ping, counted: ok, failed, and unsent (still failing, or never tried)."""
+    outcomes: Counter[str] = Counter()
+    pinger = Pinger(settings.model_copy(update={"ping_delay": 0.0}),
+                    record=lambda what, outcome: outcomes.update([outcome]) if outcome != "retry" else None)
+    try:
+        pinger.publish(urls)
+        pinger.outbox.wait_idle(wait)
+        unsent = pinger.outbox.pending()
+    finally:
+        pinger.close(0.0)
+    if unsent:
+        outcomes["unsent"] += unsent
+    return outcomes

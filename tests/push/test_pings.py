@@ -8,7 +8,7 @@ from collections import Counter
 import pytest
 
 from feedd.config import validate_config
-from feedd.push.pings import Pinger
+from feedd.push.pings import Pinger, ping_now
 from tests.push.peers import PingHub, closed_port
 
 ALL = "http://feeds.test/feeds/all.rss"
@@ -48,7 +48,8 @@ def test_one_ping_per_changed_feed_as_a_publish_form(hub, make):
     assert time.monotonic() - started < 0.2  # never waits for the hub
     assert pinger.outbox.wait_idle(2)
     assert sorted(p["hub.url"] for p in hub.pings()) == sorted([ALL, AI])
-    assert all(p == {"hub.mode": "publish", "hub.url": p["hub.url"]} for p in hub.pings())
+    # hub.url for Google's and Superfeedr's hubs, hub.topic (the same URL) for those that read that
+    assert all(p == {"hub.mode": "publish", "hub.url": p["hub.url"], "hub.topic": p["hub.url"]} for p in hub.pings())
     assert {r.headers["content-type"] for r in hub.received()} == {"application/x-www-form-urlencoded"}
     assert {r.path for r in hub.received()} == {"/hub"}
     assert make.events[("pings", "ok")] == 2
@@ -132,3 +133,35 @@ def test_a_redirecting_hub_is_not_followed(make):
         assert "answered 301" in pinger.status()["last_error"]
     finally:
         hub.close()
+
+
+# -- ping_now: `feedd build` ------------------------------------------------------------------------------
+
+
+def settings_for(*hubs: str, **websub):
+    return validate_config({"websub": {"hubs": list(hubs), "timeout": 2} | websub}).websub
+
+
+def test_ping_now_sends_at_once_and_counts_the_outcomes(hub):
+    started = time.monotonic()
+    outcomes = ping_now(settings_for(hub.url("/"), ping_delay=5), [ALL, AI], wait=3)
+    assert time.monotonic() - started < 1  # no coalescing delay for a one-shot build
+    assert outcomes == Counter(ok=2)
+    assert sorted(p["hub.url"] for p in hub.pings()) == sorted([ALL, AI])
+
+
+def test_ping_now_retries_within_its_wait():
+    hub = PingHub(statuses=[503])
+    try:
+        assert ping_now(settings_for(hub.url("/")), [ALL], wait=3) == Counter(ok=1)
+        assert len(hub.pings()) == 2
+    finally:
+        hub.close()
+
+
+def test_ping_now_gives_a_dead_hub_a_bounded_wait(caplog):
+    started = time.monotonic()
+    outcomes = ping_now(settings_for(f"http://127.0.0.1:{closed_port()}/"), [ALL, AI], wait=0.5)
+    assert time.monotonic() - started < 3
+    assert outcomes["ok"] == 0 and outcomes["unsent"] >= 1
+    assert "dropped at shutdown" in caplog.text
