@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import json
 import signal
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -26,6 +27,7 @@ from feedd.cli import main
 from feedd.layout import FORMATS
 from tests.push.peers import PingHub, Subscriber
 from tests.running import Daemon, free_port, wait_for, write_config
+from tests.serve.test_processes import helpers
 
 pytestmark = pytest.mark.slow
 SECRET = "a subscriber's secret"
@@ -230,3 +232,32 @@ def test_feedd_build_pings_the_feeds_it_changed_and_nothing_else(seeds_dir: Path
     third = runner.invoke(main, ["build", "-c", str(config)])
     assert third.exit_code == 0 and "websub" not in third.output
     assert len(hub.pings()) == len(changed)
+
+
+def test_helper_processes_send_the_link_header_and_relay_subscriptions(seeds_dir: Path, tmp_path: Path, peers):
+    hub, subscriber = peers
+    port = free_port()
+    config = websub_config(tmp_path, seeds_dir, port, hub)
+    config.write_text(config.read_text(encoding="utf-8") + "server:\n  processes: 2\n", encoding="utf-8")
+    daemon = Daemon(config, port)
+    try:
+        link = (f'<{hub.url("/hub")}>; rel="hub", <{daemon.base}/websub>; rel="hub", '
+                f'<{daemon.base}/feeds/all.rss>; rel="self"')
+        assert wait_for(lambda: len(helpers(daemon.proc.pid)) == 1, 10), daemon.log
+        daemon.signal(signal.SIGSTOP)  # only the helper accepts connections meanwhile
+        try:
+            with urllib.request.urlopen(daemon.base + "/feeds/all.rss", timeout=10) as reply:
+                assert reply.headers["Link"] == link
+            answer: list[tuple[int, str]] = []
+            sending = threading.Thread(target=lambda: answer.append(post_form(
+                daemon, hub_mode="subscribe", hub_topic=daemon.base + "/feeds/all.rss",
+                hub_callback=subscriber.url("/inbox"))))
+            sending.start()
+            time.sleep(0.3)  # the helper has it, and waits for the main process to answer
+        finally:
+            daemon.signal(signal.SIGCONT)
+        sending.join(10)
+        assert answer and answer[0][0] == 202, answer
+        assert subscriber.wait_for(lambda requests: len(requests) == 1, 5)
+    finally:
+        daemon.stop()
