@@ -53,6 +53,7 @@ class Service:
         self.clock = Clock()
         self._clock_watch = ClockWatch(self._on_clock_jump)
         self.push: Push | None = None  # WebSub: pings and the built-in hub (made in start, remade on reload)
+        self._push_lock = threading.Lock()  # a build's announcement waits while a reload replaces the Push
         self._links = feed_links(config.hub_urls, config.site.base_url)
 
     # -- lifecycle -------------------------------------------------------------------------------------
@@ -209,26 +210,28 @@ class Service:
 
     def _replace_push(self, config: Config) -> None:
         """New WebSub settings: the old hub writes its subscriptions out before the new one reads them."""
-        old, self.push = self.push, None
-        if old is not None:
-            old.close(wait=PUSH_CLOSE_WAIT)
-        self._links = feed_links(config.hub_urls, config.site.base_url)
-        if old is not None:  # not started yet: start() makes it
-            self.push = self._make_push(config)
+        with self._push_lock:
+            old, self.push = self.push, None
+            if old is not None:
+                old.close(wait=PUSH_CLOSE_WAIT)
+            self._links = feed_links(config.hub_urls, config.site.base_url)
+            if old is not None:  # not started yet: start() makes it
+                self.push = self._make_push(config)
 
     def _announce(self, config: Config, written: list[str]) -> None:
         """Tell the hubs and the built-in hub's subscribers about the feeds whose bytes this build changed.
         Never fails a build: push only queues work (it sends on threads of its own)."""
-        push = self.push
-        if push is None:
-            return
-        try:
-            push.published(OutputFeeds(config.site.base_url, config.paths.output, written))
-        except Exception:
-            log.exception("websub: could not queue the notifications of this build")
+        with self._push_lock:
+            if self.push is None:
+                return
+            try:
+                self.push.published(OutputFeeds(config.site.base_url, config.paths.output, written))
+            except Exception:
+                log.exception("websub: could not queue the notifications of this build")
 
     def websub(self, form: Mapping[str, str]) -> tuple[int, str]:
-        """`POST /websub`, answered by the built-in hub in force (404 when there is none)."""
+        """`POST /websub`, answered by the built-in hub in force: 404 when it is off, 503 for the moment a
+        reload replaces it."""
         push = self.push
         return push.handle(form) if push is not None else (503, "Service Unavailable")
 
