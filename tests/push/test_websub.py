@@ -137,7 +137,7 @@ def test_push_pings_the_hubs_and_delivers_to_subscribers(tmp_path, output):
         assert pinged.wait_for(lambda requests: len(requests) == 1, timeout=1)
         delivery = subscriber.deliveries()[0]
         assert delivery.body == b"<feeds/all.rss>" and delivery.headers["content-type"] == TYPES[".rss"]
-        assert pinged.pings() == [{"hub.mode": "publish", "hub.url": topic}]
+        assert pinged.pings() == [{"hub.mode": "publish", "hub.url": topic, "hub.topic": topic}]
         status = push.status()
         assert status["hub"]["subscriptions"] == 1 and status["pings"]["hubs"] == [pinged.url("/")]
     finally:
