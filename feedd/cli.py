@@ -20,6 +20,7 @@ import click
 
 from feedd.config import Config, load_config, require_articles
 from feedd.errors import ConfigError, FeeddError
+from feedd.layout import INDEX
 from feedd.lock import state_lock
 from feedd.logs import setup_logging
 from feedd.models import BuildReport
@@ -154,7 +155,8 @@ def _serve_forever(app: Any, config: Config, sock: socket.socket, metrics: Metri
                                         real_port, config.server.processes, "es" if config.server.processes > 1 else "")
 
     def share(sock: Any) -> None:
-        group = Helpers(config.server.processes - 1, sock, app, metrics, config.paths.output, config.server, logs)
+        group = Helpers(config.server.processes - 1, sock, app, metrics, config.paths.output, config.server, logs,
+                        hubs=config.hub_urls, base_url=config.site.base_url)
         helpers.append(group)  # shutdown() stops it from the signal handler
         group.start()
 
@@ -184,6 +186,7 @@ def build_command(source: ConfigSource, verbose: bool, allow_mass_removal: bool)
     """Build every feed once and write the output folder."""
     config = source.load_for_articles()
     setup_logging("warning")
+    published_before = (config.paths.output / INDEX).is_file()  # else nobody can have seen a feed: no pings
     with state_lock(config.paths.state):
         report = build(config, allow_mass_removal=allow_mass_removal)
     for diagnostic in report.diagnostics:
@@ -191,8 +194,25 @@ def build_command(source: ConfigSource, verbose: bool, allow_mass_removal: bool)
             click.echo(str(diagnostic), err=True)
     click.echo(_summary(report))
     click.echo(f"output: {config.paths.output}")
+    if config.websub.hubs and published_before and report.written:
+        _ping_hubs(config, report)
     if not report.ok:
         sys.exit(1)
+
+
+def _ping_hubs(config: Config, report: BuildReport) -> None:
+    """Ping the external hubs for the feeds this build changed, waiting a bounded time (twice websub.timeout)
+    for their answers. The built-in hub's subscribers are `feedd run`'s to deliver to."""
+    from feedd.push import OutputFeeds
+    from feedd.push.pings import ping_now
+
+    urls = list(OutputFeeds(config.site.base_url, config.paths.output, report.written))
+    if not urls:
+        return
+    outcomes = ping_now(config.websub, urls, wait=2 * config.websub.timeout)
+    problems = ", ".join(f"{outcomes[k]} {k}" for k in ("failed", "given_up", "unsent") if outcomes[k])
+    click.echo(f"websub: {len(urls)} changed feed(s) pinged at {len(config.websub.hubs)} hub(s): "
+               f"{outcomes['ok']} ok" + (f", {problems}" if problems else ""))
 
 
 @main.command("check")
@@ -229,7 +249,8 @@ def run_command(source: ConfigSource, host: str | None, port: int | None, log_le
         service = Service(config, source.load, watch=config.service.watch and not no_watch)
         service.start()
         stack.callback(service.stop)
-        app = create_app(config.paths.output, config.server, metrics=service.metrics, health=service.health)
+        app = create_app(config.paths.output, config.server, metrics=service.metrics, health=service.health,
+                         links=service.links, websub=service.websub)
         _serve_forever(app, config, sock, service.metrics, (log_level, log_format), on_hup=service.reload)
 
 
@@ -245,9 +266,11 @@ def serve_command(source: ConfigSource, host: str | None, port: int | None, log_
     setup_logging(log_level, log_format)
     if not config.paths.output.is_dir():
         raise ConfigError(config.paths.output, "output folder does not exist; run feedd build first")
+    from feedd.push import feed_links
     from feedd.serve.metrics import Metrics
 
     sock = _listen(config, host, port)
     metrics = Metrics()
-    app = create_app(config.paths.output, config.server, metrics=metrics)
+    app = create_app(config.paths.output, config.server, metrics=metrics,
+                     links=feed_links(config.hub_urls, config.site.base_url))
     _serve_forever(app, config, sock, metrics, (log_level, log_format))

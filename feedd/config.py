@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import zoneinfo
@@ -18,12 +19,14 @@ from pydantic import (
     Field,
     ValidationError,
     field_validator,
+    model_validator,
 )
 
 from feedd.errors import ConfigError
 from feedd.layout import FORMATS
 
 DEFAULT_CONFIG = Path("config/feedd.yaml")
+WEBSUB_PATH = "websub"  # the built-in hub's URL, under site.base_url
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
@@ -114,6 +117,46 @@ class Service(_Model):
         return value
 
 
+def _http_url(value: str) -> str:
+    if not re.match(r"^https?://[^/\s?#]+", value) or re.search(r"[\s\x00-\x1f]", value):
+        raise ValueError(f"expected an absolute http(s) URL, got {value!r}")
+    return value
+
+
+def _network(value: str) -> str:
+    try:
+        return str(ipaddress.ip_network(value.strip()))
+    except ValueError:
+        raise ValueError(f"expected a network such as 10.0.0.0/8 or fd00::/8 (no host bits set), "
+                         f"got {value!r}") from None
+
+
+class WebSub(_Model):
+    """Push (WebSub): pings to external hubs, and feedd's own hub for its feeds."""
+
+    hubs: tuple[Annotated[str, AfterValidator(_http_url)], ...] = ()
+    builtin: bool = False
+    allow_callbacks: tuple[Annotated[str, AfterValidator(_network)], ...] = ()  # refused by default: see feedd.push
+    lease_min: Duration = timedelta(hours=1)
+    lease_default: Duration = timedelta(days=10)  # WebSub §8.2: "10 days is a good default"
+    lease_max: Duration = timedelta(days=30)
+    max_subscriptions: int = Field(10_000, ge=1)
+    max_per_host: int = Field(100, ge=1)
+    timeout: float = Field(10.0, gt=0, le=300)  # seconds, for the whole of one outbound request
+    give_up_after: Duration = timedelta(hours=1)
+    ping_delay: float = Field(1.0, ge=0, le=60)
+    delivery_delay: float = Field(0.2, ge=0, le=60)
+    workers: int = Field(8, ge=1, le=64)
+
+    @model_validator(mode="after")
+    def _leases(self) -> WebSub:
+        if not timedelta(seconds=1) <= self.lease_min <= self.lease_default <= self.lease_max:
+            raise ValueError("expected 1s <= lease_min <= lease_default <= lease_max")
+        if self.give_up_after.total_seconds() <= 0:
+            raise ValueError("give_up_after: expected a positive duration")
+        return self
+
+
 class FeedSettings(_Model):
     """How a feed is ranked and rendered: `defaults` gives them for every feed, a `feeds[]` entry may override."""
 
@@ -202,7 +245,14 @@ class Config(_Model):
     defaults: FeedDefaults = FeedDefaults()
     families: Families = Families()
     feeds: tuple[FeedConfig, ...] = ()
+    websub: WebSub = WebSub()
     source: Path | None = Field(None, exclude=True)
+
+    @property
+    def hub_urls(self) -> tuple[str, ...]:
+        """The hubs every feed advertises (WebSub §4): the configured ones, then feedd's own."""
+        own = (self.site.base_url + WEBSUB_PATH,) if self.websub.builtin else ()
+        return self.websub.hubs + own
 
     @field_validator("feeds")
     @classmethod

@@ -24,6 +24,7 @@ import pytest
 
 from feedd.pipeline import build
 from tests.helpers import NOW, ROOT, SEEDS, make_config
+from tests.push.peers import Peer, Request
 from tests.running import Daemon, free_port, write_config
 
 pytestmark = pytest.mark.slow
@@ -31,7 +32,9 @@ pytestmark = pytest.mark.slow
 CONFIG = ROOT / "contrib" / "nginx.conf"
 TIMEOUT = 5.0
 COMPARED = ("Content-Type", "Cache-Control", "X-Content-Type-Options", "Vary", "Content-Encoding", "Allow",
-            "Accept-Ranges", "Content-Range")
+            "Accept-Ranges", "Content-Range", "Link")
+EXAMPLE_SITE = "https://feeds.example.org"  # the config's public address, in its Link header
+EXAMPLE_UPSTREAM = "http://127.0.0.1:8080"  # where it proxies /websub (`feedd run`)
 HIDDEN = (".hidden", "feeds/.secret.rss", ".index.html.x1y2z3.feedd-tmp")
 
 
@@ -51,6 +54,11 @@ def _nginx_binary() -> str:
     return path
 
 
+class HubStandIn(Peer):
+    def answer(self, request: Request) -> tuple[int, bytes]:
+        return 202, b"subscribe request accepted\n"
+
+
 @dataclass
 class Reply:
     status: int
@@ -65,13 +73,13 @@ class Server:
     def __init__(self, name: str, port: int) -> None:
         self.name, self.port = name, port
 
-    def request(self, path: str, method: str = "GET", **headers: str) -> Reply:
+    def request(self, path: str, method: str = "GET", _body: str | None = None, **headers: str) -> Reply:
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=TIMEOUT)
         try:
             conn.putrequest(method, path, skip_accept_encoding=True)
             for name, value in headers.items():
                 conn.putheader(name.replace("_", "-"), value)
-            conn.endheaders()
+            conn.endheaders(_body.encode() if _body is not None else None)
             response = conn.getresponse()
             return Reply(response.status, response.headers, response.read())
         finally:
@@ -87,9 +95,13 @@ class Server:
         return b"".join(chunks)
 
 
-def render_config(port: int, root: Path, work: Path) -> Path:
-    """contrib/nginx.conf inside a main config that runs unprivileged, in the foreground, under `work`."""
+def render_config(port: int, root: Path, work: Path, site: str = EXAMPLE_SITE, upstream: str = EXAMPLE_UPSTREAM
+                  ) -> Path:
+    """contrib/nginx.conf inside a main config that runs unprivileged, in the foreground, under `work`, with
+    `site` as the public address its Link headers name and `upstream` where it proxies the WebSub hub."""
     server = CONFIG.read_text(encoding="utf-8")
+    assert EXAMPLE_SITE in server and f"proxy_pass {EXAMPLE_UPSTREAM};" in server
+    server = server.replace(EXAMPLE_SITE, site).replace(f"proxy_pass {EXAMPLE_UPSTREAM};", f"proxy_pass {upstream};")
     server, listens = re.subn(r"^(\s*)listen\s+[^;]+;", rf"\g<1>listen 127.0.0.1:{port};", server, flags=re.M)
     server, roots = re.subn(r"^(\s*)root\s+[^;]+;", lambda m: f'{m.group(1)}root "{root}";', server, flags=re.M)
     assert (listens, roots) == (1, 1), "contrib/nginx.conf must have exactly one listen and one root line"
@@ -137,12 +149,21 @@ def output(tmp_path_factory: pytest.TempPathFactory, nginx_binary: str) -> Path:
 
 
 @pytest.fixture(scope="module")
-def nginx(output: Path, nginx_binary: str) -> Iterator[Server]:
+def upstream() -> Iterator[Peer]:
+    """What nginx proxies POST /websub to: a recorder standing in for `feedd run`'s hub."""
+    peer = HubStandIn()
+    yield peer
+    peer.close()
+
+
+@pytest.fixture(scope="module")
+def nginx(output: Path, nginx_binary: str, feedd: Server, upstream: Peer) -> Iterator[Server]:
     work = output.parent / "nginx"
     work.mkdir()
     for _attempt in range(3):  # free_port() can race with another process: retry on a new port
         port = free_port()
-        config = render_config(port, output, work)
+        config = render_config(port, output, work, site=f"http://127.0.0.1:{feedd.port}",
+                               upstream=f"http://127.0.0.1:{upstream.port}")
         with open(work / "stderr.log", "wb") as stderr:
             proc = subprocess.Popen([nginx_binary, "-p", str(work), "-c", str(config), "-e", str(work / "error.log")],
                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr)
@@ -171,10 +192,11 @@ def nginx(output: Path, nginx_binary: str) -> Iterator[Server]:
 
 @pytest.fixture(scope="module")
 def feedd(output: Path) -> Iterator[Server]:
-    """The real `feedd serve` (waitress) over the same folder."""
+    """The real `feedd serve` (waitress) over the same folder, advertising the built-in hub as nginx does."""
     port = free_port()
-    daemon = Daemon(write_config(output.parent / "feedd.yaml", output.parent / "articles", port), port,
-                    command="serve")
+    config = write_config(output.parent / "feedd.yaml", output.parent / "articles", port,
+                          extra="websub:\n  builtin: true\n")
+    daemon = Daemon(config, port, command="serve")
     try:
         yield Server("feedd", port)
     finally:
@@ -230,11 +252,14 @@ def test_every_published_file_is_identical(servers, output: Path) -> None:
             assert reply.header("Vary") == ("Accept-Encoding" if gz.exists() else None), path
             assert reply.header("X-Content-Type-Options") == "nosniff"
             assert reply.header("Cache-Control") == "max-age=300"
+            is_feed = path.startswith("/feeds/") and path.endswith((".rss", ".atom", ".json"))
+            assert (reply.header("Link") is not None) == is_feed, path
         for server in servers:  # HEAD: the same headers, no body
             head = server.request(path, "HEAD")
             assert (head.status, head.body) == (200, b""), (server.name, path)
             assert head.header("Content-Type") == replies[server.name].header("Content-Type")
             assert head.header("ETag") == replies[server.name].header("ETag")
+            assert head.header("Link") == replies[server.name].header("Link")
 
 
 def test_content_types_are_feedd_s_byte_for_byte(servers) -> None:
@@ -303,6 +328,7 @@ def test_conditional_get_with_each_server_s_own_etag_is_304(servers, output: Pat
                 assert (again.status, again.body) == (304, b""), (server.name, path, extra)
                 assert again.header("ETag") == etag and again.header("Cache-Control") == "max-age=300"
                 assert again.header("Vary") == first.header("Vary")
+                assert again.header("Link") == first.header("Link")
                 for tag in (f"W/{etag}", f'"other", {etag}', "*"):  # weak comparison, lists, *
                     assert server.request(path, If_None_Match=tag, **extra).status == 304, (server.name, tag)
                 assert server.request(path, If_None_Match='"other"', **extra).status == 200
@@ -356,6 +382,33 @@ def test_other_methods_are_405_with_allow_on_both(servers, method: str, path: st
     for reply in compare(servers, path, method).values():
         assert reply.status == 405 and reply.header("Allow") == "GET, HEAD"
         assert reply.body == b"Method Not Allowed\n"
+
+
+def test_feeds_name_the_hub_and_themselves_in_link_headers(servers, feedd: Server) -> None:
+    base = f"http://127.0.0.1:{feedd.port}"
+    for path in ("/feeds/all.rss", "/feeds/topics/ai-hardware.json"):
+        for reply in compare(servers, path, Accept_Encoding="gzip").values():
+            assert reply.header("Link") == f'<{base}/websub>; rel="hub", <{base}{path}>; rel="self"'
+
+
+def test_post_websub_is_proxied_to_feedd_s_hub(nginx: Server, upstream: Peer) -> None:
+    form = "hub.mode=subscribe&hub.topic=x&hub.callback=https%3A%2F%2Freader.example%2Fcb"
+    reply = nginx.request("/websub", "POST", Content_Type="application/x-www-form-urlencoded",
+                          Content_Length=str(len(form)), _body=form)
+    assert reply.status == 202 and reply.body == b"subscribe request accepted\n"
+    assert reply.headers.get_all("X-Content-Type-Options") == ["nosniff"]
+    request = upstream.received()[-1]
+    assert (request.method, request.path, request.body) == ("POST", "/websub", form.encode())
+    assert request.headers["content-type"] == "application/x-www-form-urlencoded"
+    too_big = "hub.secret=" + "x" * 70_000
+    assert nginx.request("/websub", "POST", Content_Length=str(len(too_big)), _body=too_big).status == 413
+
+
+@pytest.mark.parametrize("method, path", [("PUT", "/websub"), ("POST", "/websub/"), ("POST", "/feeds/websub"),
+                                          ("POST", "/index.html")])
+def test_only_post_to_websub_itself_is_let_through(servers, method: str, path: str) -> None:
+    for reply in compare(servers, path, method).values():
+        assert reply.status == 405 and reply.header("Allow") == "GET, HEAD"
 
 
 # Documented differences (README, "Serving with nginx"): pinned so that the README stays true.

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -18,12 +18,15 @@ from feedd.daemon.clock import Clock, ClockWatch
 from feedd.daemon.scheduler import Scheduler
 from feedd.daemon.watcher import Watcher
 from feedd.errors import ConfigError, FeeddError
+from feedd.layout import INDEX
 from feedd.models import BuildReport, Diagnostic
 from feedd.pipeline import Builder
+from feedd.push import OutputFeeds, Push, feed_links, is_feed_url
 from feedd.serve.metrics import Metrics
 
 log = logging.getLogger("feedd")
 RETRY_FIRST, RETRY_MAX = 1.0, 30.0  # seconds before retrying a failed build: doubling each time, capped
+PUSH_CLOSE_WAIT = 1.0  # seconds pending WebSub notifications get at shutdown or reload before being dropped
 
 
 class Service:
@@ -49,6 +52,9 @@ class Service:
         self._replace_builder = False
         self.clock = Clock()
         self._clock_watch = ClockWatch(self._on_clock_jump)
+        self.push: Push | None = None  # WebSub: pings and the built-in hub (made in start, remade on reload)
+        self._push_lock = threading.Lock()  # a build's announcement waits while a reload replaces the Push
+        self._links = feed_links(config.hub_urls, config.site.base_url)
 
     # -- lifecycle -------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -56,6 +62,7 @@ class Service:
         first: an article saved while the first build runs (minutes, cold, for a large folder) is built right
         after it, not at the next rescan."""
         self._start_watcher()
+        self.push = self._make_push(self.config)  # before the first build: its changes are announced too
         self.builder = Builder(self.config)
         self._after_build(self._build({"start"}, None))
         self._thread.start()
@@ -73,6 +80,8 @@ class Service:
         self._thread.join(timeout=4)
         if self.builder is not None and not self._thread.is_alive():
             self.builder.close()
+        if self.push is not None:  # after the last build: what it announced gets a second to go out
+            self.push.close(wait=PUSH_CLOSE_WAIT)
 
     def _start_watcher(self) -> None:
         if not self.watch:
@@ -122,6 +131,8 @@ class Service:
             return False
         old, self.config, self.config_error = self.config, new, None
         log.info("config reloaded (%s)", why)
+        if _push_settings(new) != _push_settings(old):
+            self._replace_push(new)
         self._replace_builder = True
         if new.service.rescan_interval != old.service.rescan_interval:
             self.scheduler.set_rescan_interval(new.service.rescan_interval)
@@ -162,6 +173,8 @@ class Service:
 
     def _build(self, reasons: set[str], paths: set[str] | None) -> bool:
         assert self.builder is not None
+        config = self.builder.config
+        announce = (config.paths.output / INDEX).is_file()  # else a fresh folder: nobody can have seen a feed
         try:
             report = self.builder.build(now=self.clock.now(), paths=paths)
         except Exception as exc:  # the published files are untouched: the last good feeds stay online
@@ -171,6 +184,8 @@ class Service:
             self._replace_builder = True  # its state may be half updated: the retry starts from the index
             return False
         self.last_report = report
+        if announce and report.written:
+            self._announce(config, report.written)
         self.metrics.record_build(report)
         if report.ok:
             self.last_success, self.last_error = report.started, None
@@ -187,6 +202,42 @@ class Service:
                  a.get("published", 0), a.get("withheld", 0), a.get("embargoed", 0), a.get("rejected", 0),
                  report.duration)
         return not report.failed  # a held build is not retried: the next change or rescan looks again
+
+    # -- push (WebSub) ----------------------------------------------------------------------------------
+    def _make_push(self, config: Config) -> Push:
+        return Push(config, is_topic=is_feed_url(config.site.base_url, config.paths.output),
+                    record=self.metrics.record_websub)
+
+    def _replace_push(self, config: Config) -> None:
+        """New WebSub settings: the old hub writes its subscriptions out before the new one reads them."""
+        with self._push_lock:
+            old, self.push = self.push, None
+            if old is not None:
+                old.close(wait=PUSH_CLOSE_WAIT)
+            self._links = feed_links(config.hub_urls, config.site.base_url)
+            if old is not None:  # not started yet: start() makes it
+                self.push = self._make_push(config)
+
+    def _announce(self, config: Config, written: list[str]) -> None:
+        """Tell the hubs and the built-in hub's subscribers about the feeds whose bytes this build changed.
+        Never fails a build: push only queues work (it sends on threads of its own)."""
+        with self._push_lock:
+            if self.push is None:
+                return
+            try:
+                self.push.published(OutputFeeds(config.site.base_url, config.paths.output, written))
+            except Exception:
+                log.exception("websub: could not queue the notifications of this build")
+
+    def websub(self, form: Mapping[str, str]) -> tuple[int, str]:
+        """`POST /websub`, answered by the built-in hub in force: 404 when it is off, 503 for the moment a
+        reload replaces it."""
+        push = self.push
+        return push.handle(form) if push is not None else (503, "Service Unavailable")
+
+    def links(self, rel: str) -> str | None:
+        """The `Link` header of a published file (WebSub discovery on feeds), with the hubs in force."""
+        return self._links(rel)
 
     def _log_diagnostics(self, report: BuildReport, full: bool) -> None:
         """Log each warning and error once per change of the file that causes it: a rescan or a config reload
@@ -214,10 +265,19 @@ class Service:
                 "written": len(report.written), "removed": len(report.removed), "failed": len(report.failed),
             }
             details["diagnostics"] = report.open_diagnostics
-        healthy = (report is not None and report.ok) or (self.config.paths.output / "index.html").is_file()
-        if healthy and (self.last_error or self.config_error):  # serving, but stale or on an old config
-            details["status"] = "degraded"
+        websub = self.push.status() if self.push is not None else None
+        if websub is not None:
+            details["websub"] = websub
+        state_error = websub is not None and websub["hub"] is not None and websub["hub"]["state_error"]
+        healthy = (report is not None and report.ok) or (self.config.paths.output / INDEX).is_file()
+        if healthy and (self.last_error or self.config_error or state_error):  # serving, but stale, on an old
+            details["status"] = "degraded"  # config, or the hub cannot keep its subscriptions
         return details, healthy
+
+
+def _push_settings(config: Config) -> tuple:
+    """What the WebSub side is made from: a change of any of it makes a new Push on reload."""
+    return config.websub, config.site.base_url, config.paths.output, config.paths.state
 
 
 def _empty(path: Path | None) -> bool:

@@ -26,6 +26,7 @@ from feedd.models import Article, Family, FeedKey, FeedSpec, FeedSummary
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
+ATOM_NS = "http://www.w3.org/2005/Atom"
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,7 @@ class SiteInfo:
     language: str
     author: str
     provider_feeds: dict[str, str] = field(default_factory=dict)  # provider slug → its RSS URL
+    hubs: tuple[str, ...] = ()  # WebSub hubs every feed advertises (config.hub_urls)
 
     def url(self, path: str) -> str:
         """An absolute URL for a path relative to the site (base_url always ends with '/')."""
@@ -53,7 +55,7 @@ def site_info(config: Config, keys: Iterable[FeedKey]) -> SiteInfo:
     """What every feed of the site shares, for the feeds that exist now (for the providers' feed URLs)."""
     s = config.site
     site = SiteInfo(title=s.title, base_url=s.base_url, description=s.description, language=s.language,
-                    author=s.author or s.title)
+                    author=s.author or s.title, hubs=config.hub_urls)
     if "rss" in config.defaults.formats:
         site.provider_feeds.update({key.slug: site.url(f"{key.path}.rss") for key in keys
                                     if key.family is Family.PROVIDERS})
@@ -126,11 +128,37 @@ class _LinksEntryExtension(BaseEntryExtension):
         return item
 
 
+class _HubsExtension(BaseExtension):
+    """WebSub discovery (§4): a link rel=hub per hub, beside the feed's rel=self link. feedgen writes only
+    rel=self as atom:link in RSS, and takes its RSS <link> from the last link added, so the hubs are added
+    here, to the finished XML, not with fg.link()."""
+
+    def __init__(self) -> None:
+        self.hubs: tuple[str, ...] = ()
+
+    def _add(self, parent, tag: str) -> None:
+        links = [i for i, child in enumerate(parent) if child.tag == tag]
+        at = links[-1] + 1 if links else len(parent)
+        for offset, hub in enumerate(self.hubs):
+            parent.insert(at + offset, parent.makeelement(tag, {"href": hub, "rel": "hub"}))
+
+    def extend_atom(self, feed):
+        self._add(feed, "link")  # feedgen's Atom elements are unqualified, under a default-namespace root
+        return feed
+
+    def extend_rss(self, feed):
+        self._add(feed[0], f"{{{ATOM_NS}}}link")  # into <channel>, after atom:link rel=self
+        return feed
+
+
 def _generator(site: SiteInfo, spec: FeedSpec, items: Sequence[Article], fmt: str) -> FeedGenerator:
     fg = FeedGenerator()
     fg.load_extension("media")
     fg.load_extension("dc", atom=False)
     fg.register_extension("links", BaseExtension, _LinksEntryExtension)
+    if site.hubs:
+        fg.register_extension("hubs", _HubsExtension)
+        fg.hubs.hubs = site.hubs
     fg.id(feed_url(site, spec, "atom"))
     fg.title(spec.title)
     fg.subtitle(spec.description)
@@ -196,6 +224,7 @@ def render_json(site: SiteInfo, spec: FeedSpec, items: Sequence[Article]) -> byt
         "title": spec.title,
         "home_page_url": page_url(site, spec),
         "feed_url": feed_url(site, spec, "json"),
+        **({"hubs": [{"type": "WebSub", "url": hub} for hub in site.hubs]} if site.hubs else {}),
         "description": spec.description,
         "language": site.language,
         "authors": [{"name": site.author}],

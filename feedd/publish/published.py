@@ -27,7 +27,8 @@ Record = tuple[str, int, str]  # a published feed: the fingerprint of its files,
 def feed_fingerprint(site: SiteInfo, plan: FeedPlan, digest: Callable[[Article], str]) -> str:
     """Changes whenever any byte of the feed's files would (`digest`: of everything shown of one article)."""
     items = [(digest(a), site.source_of(a)) for a in plan.items]
-    text = repr((plan.spec, site.title, site.base_url, site.description, site.language, site.author, items))
+    text = repr((plan.spec, site.title, site.base_url, site.description, site.language, site.author, site.hubs,
+                 items))
     return hashlib.sha1(text.encode()).hexdigest()
 
 

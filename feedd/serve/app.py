@@ -5,12 +5,12 @@ Flask has /healthz, /metrics and the plain-text errors (404 for anything else, 4
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response
+from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
 from feedd.config import Server
@@ -26,9 +26,13 @@ def _json_default(value: Any) -> str:
 
 
 def create_app(output: Path | str, server: Server | None = None, *, metrics: Metrics | None = None,
-               health: Callable[[], tuple[dict[str, Any], bool]] | None = None) -> Flask:
+               health: Callable[[], tuple[dict[str, Any], bool]] | None = None,
+               links: Callable[[str], str | None] | None = None,
+               websub: Callable[[Mapping[str, str]], tuple[int, str]] | None = None) -> Flask:
     """The feed server over `output`, with `server`'s settings (config.server). `health` returns (details,
-    healthy) for /healthz; by default, "index.html exists"."""
+    healthy) for /healthz; by default, "index.html exists". `links` gives a published file's `Link` header
+    (WebSub discovery), by its path in the output folder; `websub` answers `POST /websub` (the built-in hub)
+    with a status and a plain-text body."""
     server = server or Server()
     root = Path(output).resolve()
     app = Flask(__name__, static_folder=None)
@@ -75,6 +79,11 @@ def create_app(output: Path | str, server: Server | None = None, *, metrics: Met
     def metrics_page() -> Response:
         return Response(metrics.render(), content_type=METRICS_TYPE, headers={"Cache-Control": "no-store"})
 
+    if websub is not None:
+        @app.route("/websub", methods=["POST"], provide_automatic_options=False)
+        def websub_hub() -> Response:  # a form of at most 64 KB: waitress refuses larger bodies (413)
+            return _short(*websub(request.form.to_dict()))
+
     @app.route("/", defaults={"rel": ""}, methods=["GET", "HEAD"], provide_automatic_options=False)
     @app.route("/<path:rel>", methods=["GET", "HEAD"], provide_automatic_options=False)
     def not_found(rel: str) -> Response:  # published files never get here: FileResponder answers them
@@ -82,5 +91,6 @@ def create_app(output: Path | str, server: Server | None = None, *, metrics: Met
             return _short(410, "Gone")
         return _short(404, "Not Found")
 
-    app.wsgi_app = FileResponder(app.wsgi_app, files, server.cache_max_age, metrics)  # type: ignore[method-assign]
+    app.wsgi_app = FileResponder(app.wsgi_app, files, server.cache_max_age, metrics,  # type: ignore[method-assign]
+                                 links=links)
     return app

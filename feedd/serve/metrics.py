@@ -8,6 +8,8 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from feedd.models import BuildReport, Family
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
+WEBSUB = {"pings": "publish pings sent to hubs", "deliveries": "content deliveries to subscribers",
+          "verifications": "intent verifications of subscription requests"}
 
 
 class Metrics:
@@ -24,6 +26,9 @@ class Metrics:
         self.feeds = Gauge("feedd_feeds", "Feeds published by family", ["family"], registry=self.registry)
         self.requests = Counter("feedd_http_requests", "HTTP responses by status", ["status"],
                                 registry=self.registry)
+        self.websub = {what: Counter(f"feedd_websub_{what}", f"WebSub {text}, by outcome", ["outcome"],
+                                     registry=self.registry)
+                       for what, text in WEBSUB.items()}
 
     def record_build(self, report: BuildReport) -> None:
         self.builds.labels("success" if report.ok else "held" if report.held else "failure").inc()
@@ -35,6 +40,10 @@ class Metrics:
 
     def record_request(self, status: int, count: int = 1) -> None:
         self.requests.labels(str(status)).inc(count)
+
+    def record_websub(self, what: str, outcome: str) -> None:
+        """One WebSub attempt's outcome (ok, retry, failed, gone, given_up); `what` is a key of WEBSUB."""
+        self.websub[what].labels(outcome).inc()
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

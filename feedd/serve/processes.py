@@ -38,9 +38,9 @@ class Helpers:
     """Start, watch and stop the helper processes of one server (in the main process)."""
 
     def __init__(self, count: int, sock: socket.socket, app: Callable, metrics: Any, output: Path, server: Server,
-                 logs: tuple[str, str]) -> None:
+                 logs: tuple[str, str], hubs: tuple[str, ...] = (), base_url: str = "") -> None:
         self.count, self.sock, self.app, self.metrics = count, sock, app, metrics
-        self.args = (str(output), server, logs)
+        self.args = (str(output), server, logs, hubs, base_url)  # hubs, base_url: feeds' Link headers (WebSub)
         self.stopping = threading.Event()
         self.processes: list[multiprocessing.process.BaseProcess | None] = [None] * count
         self._lock = threading.Lock()
@@ -151,10 +151,11 @@ class Relay:
 
 
 def helper_main(sock: socket.socket, conn: Connection, parent: int, output: str, server: Server,
-                logs: tuple[str, str]) -> None:
+                logs: tuple[str, str], hubs: tuple[str, ...] = (), base_url: str = "") -> None:
     """A helper process: serve published files from memory, relay the rest, until SIGTERM or the main
     process goes away (it then dies with it, as render workers do)."""
     from feedd.logs import setup_logging
+    from feedd.push.websub import feed_links
     from feedd.serve.static import FileCache, FileResponder
     from feedd.serve.wsgi import serve
 
@@ -174,7 +175,7 @@ def helper_main(sock: socket.socket, conn: Connection, parent: int, output: str,
                 stop.set()
 
     threading.Thread(target=flush_counts, daemon=True).start()
-    app = FileResponder(relay, FileCache(Path(output)), server.cache_max_age, relay)
+    app = FileResponder(relay, FileCache(Path(output)), server.cache_max_age, relay, links=feed_links(hubs, base_url))
     serve(app, "", 0, server.threads, stop, lambda host, port: None, sock=sock)
     try:
         relay.flush()

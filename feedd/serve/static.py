@@ -139,15 +139,18 @@ class FileResponder:
     the Flask app.
     """
 
-    def __init__(self, app: Callable, files: FileCache, cache_max_age: int, metrics: Counts) -> None:
+    def __init__(self, app: Callable, files: FileCache, cache_max_age: int, metrics: Counts,
+                 links: Callable[[str], str | None] | None = None) -> None:
         self.app, self.files, self.metrics = app, files, metrics
         self.cache_control = f"max-age={cache_max_age}"
+        self.links = links  # a file's `Link` header value (WebSub discovery on feeds), by its path
 
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Any:
         method = environ.get("REQUEST_METHOD")
         if method not in ("GET", "HEAD"):
             return self.app(environ, start_response)
-        cached = self.files.get(environ.get("PATH_INFO", "").lstrip("/") or "index.html")
+        rel = environ.get("PATH_INFO", "").lstrip("/") or "index.html"
+        cached = self.files.get(rel)
         if cached is None:
             return self.app(environ, start_response)
         variant, headers = cached.identity, []
@@ -158,6 +161,8 @@ class FileResponder:
                 headers.append(("Content-Encoding", "gzip"))
         headers += [("ETag", variant.etag), ("Last-Modified", cached.http_date),
                     ("Cache-Control", self.cache_control), ("X-Content-Type-Options", "nosniff")]
+        if self.links is not None and (link := self.links(rel)):
+            headers.append(("Link", link))
         if _not_modified(environ, variant, cached.last_modified):
             self.metrics.record_request(304)
             start_response("304 Not Modified", headers)
