@@ -12,7 +12,7 @@ from collections import defaultdict
 
 from feedd.config import Config
 from feedd.feeds.membership import Membership
-from feedd.feeds.selection import slug
+from feedd.feeds.slugs import slug
 from feedd.models import Diagnostic, Family
 
 _CHECKED = {"topics": (Family.TOPICS, "topic"), "providers": (Family.PROVIDERS, "provider"),

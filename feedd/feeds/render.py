@@ -18,7 +18,7 @@ from feedgen.feed import FeedGenerator
 from feedgen.util import xml_elem
 
 from feedd.config import Config
-from feedd.feeds.selection import slug
+from feedd.feeds.slugs import slug
 from feedd.ingest.text import body_html
 from feedd.ingest.urls import domain_url
 from feedd.layout import MEDIA_TYPES, PREVIEW

@@ -8,19 +8,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 
-from slugify import slugify
-
 from feedd.config import Config, FeedConfig, FeedSettings, Filter
+from feedd.feeds.slugs import slug
 from feedd.models import Article, Family, FeedKey, FeedSpec
-
-_REPLACEMENTS = [["+", " plus "], ["&", " and "], ["#", " sharp "]]
-
-
-@lru_cache(maxsize=65536)
-def slug(name: str) -> str:
-    """A URL-safe name for a topic, provider domain or category (`wired.com` → `wired-com`)."""
-    return slugify(name, replacements=_REPLACEMENTS, max_length=80, word_boundary=True) or \
-        "x-" + slugify(name.encode("unicode_escape").decode("ascii"), max_length=60)
 
 
 def is_visible(article: Article, now: datetime) -> bool:
