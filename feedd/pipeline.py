@@ -21,6 +21,7 @@ from feedd.feeds.pages import render_index, render_opml
 from feedd.feeds.related import HiddenLinks
 from feedd.feeds.render import SiteInfo, site_info, summarize
 from feedd.feeds.retention import retention as feeds_retention
+from feedd.feeds.slugs import Slugs
 from feedd.feeds.states import ArticleStates
 from feedd.ingest.index import ArticleIndex, Changes
 from feedd.layout import INDEX, OPML, PAGES, feed_files, feed_key
@@ -69,6 +70,7 @@ class Builder:
         # select
         touched = self._update_membership(changes.ids, now, rescan=full)
         assert self.membership is not None
+        self.index.store.save_slugs(self.membership.slugs.take_new())  # before any feed is published under one
         known = set(self.summaries) | (set(self.published.feeds) if full else set())
         vanished = known - {key.path for key in self.membership.keys()}
         retention = feeds_retention(self.config, self.membership, vanished, self._name_of, now)
@@ -112,7 +114,7 @@ class Builder:
         """Move changed (and newly due) articles between feeds; returns the feeds to re-rank."""
         winners = self.index.winners
         if self.membership is None or self.states is None or self.links is None:
-            self.membership = Membership(self.config, now)
+            self.membership = Membership(self.config, now, Slugs(self.index.store.slugs()))
             self.membership.add_all(winners.values())
             self.states = ArticleStates(winners, now)
             self.links = HiddenLinks(self.index, self.states)
@@ -123,6 +125,7 @@ class Builder:
         membership, touched = self.membership, set()
         membership.now = now
         ids = ids | self.states.due(now)
+        membership.name_all(winners[i] for i in ids if i in winners)  # new names: in name order
         for article_id in ids:
             article = winners.get(article_id)
             touched |= membership.add(article) if article is not None else membership.remove(article_id)
@@ -165,7 +168,8 @@ class Builder:
 
     def _site_for(self, keys: list[FeedKey]) -> SiteInfo:
         if self._site is None or self._site[0] is not keys:  # Membership.keys() is kept until a feed comes or goes
-            self._site = (keys, site_info(self.config, keys))
+            assert self.membership is not None
+            self._site = (keys, site_info(self.config, keys, self.membership.slugs.owners(Family.PROVIDERS)))
         return self._site[1]
 
     # -- render and publish ---------------------------------------------------------------------------
@@ -209,13 +213,14 @@ class Builder:
         everything = self.index.diagnostics() if full else self.index.diagnostics_of(changes)
         of_this_build = report.diagnostics  # render and write failures, a held build
         assert self.membership is not None
-        unmatched = unmatched_filters(self.config, self.membership)  # filter values no article has
+        # filter values no article has, and names that want the same slug
+        unmatched = unmatched_filters(self.config, self.membership) + self.membership.collisions()
         # listed like the files' diagnostics: all of them in a full build, else only those new since the last
         listed = unmatched if full else [d for d in unmatched if d not in self._unmatched]
         self._unmatched = unmatched
         report.diagnostics = everything + of_this_build + listed
         report.open_diagnostics = (self.index.open_count() + sum(d.level != "info" for d in of_this_build)
-                                   + len(unmatched))
+                                   + sum(d.level != "info" for d in unmatched))
         report.next_embargo = self.states.next_embargo(self.index.winners)
 
 

@@ -31,7 +31,7 @@ import pytest
 from lxml import etree
 
 import feedd.ingest.parse
-from feedd.feeds.selection import slug
+from feedd.feeds.slugs import slug
 from feedd.ingest.urls import domain_url
 from feedd.pipeline import Builder, build
 from tests.helpers import NOW, SEEDS, date_problem, load_corpus, make_config, url_problem

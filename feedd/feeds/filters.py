@@ -12,7 +12,7 @@ from collections import defaultdict
 
 from feedd.config import Config
 from feedd.feeds.membership import Membership
-from feedd.feeds.selection import slug
+from feedd.feeds.slugs import name_key
 from feedd.models import Diagnostic, Family
 
 _CHECKED = {"topics": (Family.TOPICS, "topic"), "providers": (Family.PROVIDERS, "provider"),
@@ -32,7 +32,7 @@ def unmatched_filters(config: Config, membership: Membership) -> list[Diagnostic
     found = []
     for i, field, value in asked:
         family, noun = _CHECKED[field]
-        if value.casefold() in known[family]:
+        if name_key(value) in known[family]:
             continue
         reason = f"feeds[{i}].filter.{field}: no published article has the {noun} {_quoted(value)}"
         if close := closest(value, known[family]):
@@ -42,8 +42,9 @@ def unmatched_filters(config: Config, membership: Membership) -> list[Diagnostic
 
 
 def _known_names(membership: Membership) -> dict[Family, dict[str, str]]:
-    """Per family: every name an article gives a feed, case-folded and as its slug, → how it is shown; for a
-    provider, its domain too (a filter may name either)."""
+    """Per family: every name an article gives a feed, as name_key makes it and as its slug (the one it was given:
+    `robots-2` for `🤖 Robots` when `Robots` has `robots`), → how it is shown; for a provider, its domain too (a
+    filter may name either). What `matches` accepts, so a value is reported exactly when it matches nothing."""
     known: dict[Family, dict[str, str]] = defaultdict(dict)
     for key, names in membership.names.items():
         family = key.family
@@ -55,8 +56,8 @@ def _known_names(membership: Membership) -> dict[Family, dict[str, str]]:
             if some is not None and some.provider and some.provider.domain:
                 spellings.append(some.provider.domain)
         for name in spellings:
-            known[family].setdefault(name.casefold(), name)
-            known[family].setdefault(slug(name), name)
+            known[family].setdefault(name_key(name), name)
+            known[family].setdefault(membership.slugs.peek(family, name), name)
     return known
 
 

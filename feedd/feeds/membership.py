@@ -14,17 +14,20 @@ from datetime import datetime, timedelta
 from feedd.config import Config
 from feedd.feeds.ranking import rank, sort_key
 from feedd.feeds.selection import matches, memberships, spec_for
-from feedd.models import Article, Family, FeedKey, FeedPlan, FeedSpec
+from feedd.feeds.slugs import Slugs
+from feedd.models import Article, Diagnostic, Family, FeedKey, FeedPlan, FeedSpec
 
 _KEPT_KEYS = {sort: sort_key(sort, datetime.min, timedelta()) for sort in ("date", "heat")}  # neither depends on now
 _ORDER = {Family.ALL: 0, Family.CONFIGURED: 1, Family.CATEGORIES: 2, Family.TOPICS: 3, Family.PROVIDERS: 4}
 
 
 class Membership:
-    """Which feeds exist and which articles each holds, for one config; `now` moves forward with each build."""
+    """Which feeds exist and which articles each holds, for one config; `now` moves forward with each build.
+    `slugs`: the names' slugs the state holds (new names are given theirs here; take_new() to keep them)."""
 
-    def __init__(self, config: Config, now: datetime) -> None:
+    def __init__(self, config: Config, now: datetime, slugs: Slugs | None = None) -> None:
         self.config, self.now = config, now
+        self.slugs = slugs if slugs is not None else Slugs()
         self.members: dict[FeedKey, dict[str, Article]] = defaultdict(dict)
         self.names: dict[FeedKey, Counter[str]] = defaultdict(Counter)
         # article id → where it went, flat: (key, name, key, name, ...) with one FeedKey object per feed (_keys):
@@ -59,7 +62,7 @@ class Membership:
     def add(self, article: Article) -> set[FeedKey]:
         """Place an article (replacing any earlier version); returns the groups it touched."""
         touched = self.remove(article.id) if article.id in self.placed else set()
-        places = memberships(article, self.config, self.now)
+        places = memberships(article, self.config, self.now, self.slugs)
         flat: list[FeedKey | str | None] = []
         for place, name in places:
             key = self._keys.get(place) or self._intern(place)
@@ -80,26 +83,61 @@ class Membership:
 
     def add_all(self, articles: Iterable[Article]) -> None:
         """Place many articles at once: what add() does for each, without the bookkeeping of a change (what
-        it touched, which plans are dirty, whether keys() still holds): a warm restart places every article."""
-        members, names, placed, interned, config, now = \
-            self.members, self.names, self.placed, self._keys, self.config, self.now
-        sort_keys = [(keys, _KEPT_KEYS[sort]) for sort, keys in self.keys_by.items()]
-        for article in articles:
-            if article.id in placed or self.plans:  # a new version of a placed article, or feeds already planned
-                self.add(article)
-                continue
-            flat: list[FeedKey | str | None] = []
-            for place, name in memberships(article, config, now):
-                key = interned.get(place) or self._intern(place)
-                members[key][article.id] = article
-                if name is not None:
-                    names[key][name] += 1
-                flat += (key, name)
-            if flat:
-                placed[article.id] = tuple(flat)
-                for keys, key_of in sort_keys:
-                    keys[article.id] = key_of(article)
+        it touched, which plans are dirty, whether keys() still holds): a warm restart places every article.
+        New names get their slugs all at once (name_all), so their order never depends on the articles'."""
+        todo = articles if isinstance(articles, list) else list(articles)
+        start: int | None = 0
+        while start is not None:
+            start = self._place_all(todo, start)
+            if start is not None:  # names without slugs from here on: name them all, then go on placing
+                self.name_all(todo[start:])
         self._sorted_keys = None
+
+    def _place_all(self, articles: list[Article], start: int) -> int | None:
+        """Place articles[start:]; stops before the first that has a name without a slug, and returns its
+        position (None: all placed). On a warm restart every name has its slug: one pass, no extra work."""
+        members, names, placed, interned, config, now, slugs = \
+            self.members, self.names, self.placed, self._keys, self.config, self.now, self.slugs
+        sort_keys = [(keys, _KEPT_KEYS[sort]) for sort, keys in self.keys_by.items()]
+        missed: list[tuple[Family, str]] = []
+        slugs.collecting = missed  # memberships() notes names without slugs instead of giving them one
+        try:
+            for i in range(start, len(articles)):
+                article = articles[i]
+                if article.id in placed or self.plans:  # a new version of a placed article, or feeds planned
+                    slugs.collecting = None
+                    self.add(article)
+                    slugs.collecting = missed
+                    continue
+                places = memberships(article, config, now, slugs)
+                if missed:
+                    return i
+                flat: list[FeedKey | str | None] = []
+                for place, name in places:
+                    key = interned.get(place) or self._intern(place)
+                    members[key][article.id] = article
+                    if name is not None:
+                        names[key][name] += 1
+                    flat += (key, name)
+                if flat:
+                    placed[article.id] = tuple(flat)
+                    for keys, key_of in sort_keys:
+                        keys[article.id] = key_of(article)
+        finally:
+            slugs.collecting = None
+        return None
+
+    def name_all(self, articles: Iterable[Article]) -> None:
+        """Give slugs to every name these articles bring that has none, in the order of the names (Slugs.give),
+        not of the articles: a cold build, or a burst of new files, gives the same slugs however it is parsed."""
+        missed: list[tuple[Family, str]] = []
+        self.slugs.collecting = missed
+        try:
+            for article in articles:
+                memberships(article, self.config, self.now, self.slugs)
+        finally:
+            self.slugs.collecting = None
+        self.slugs.give(missed)
 
     def aged(self, now: datetime) -> set[FeedKey]:
         """What time alone changes, looked at on each full rescan: trending order, and max_age windows."""
@@ -107,7 +145,8 @@ class Membership:
         for feed in self.config.feeds:
             key = FeedKey(Family.CONFIGURED, feed.name)
             if feed.filter.max_age is not None:
-                for article in [a for a in self.members[key].values() if not matches(a, feed.filter, now)]:
+                expired = [a for a in self.members[key].values() if not matches(a, feed.filter, now, self.slugs)]
+                for article in expired:
                     touched |= self.add(article)
             if (feed.sort or self.config.defaults.sort) == "trending":
                 touched.add(key)
@@ -163,6 +202,10 @@ class Membership:
                                                        if k[0] is Family.CONFIGURED else 0, k[1]))
             self._key_set = keys
         return self._sorted_keys
+
+    def collisions(self) -> list[Diagnostic]:
+        """An `info` for each slug several names want, when one of them has a feed now (Slugs.collisions)."""
+        return self.slugs.collisions(lambda family, slug: bool(self.members.get((family, slug))))
 
     def spec(self, key: FeedKey, items: tuple[Article, ...] = ()) -> FeedSpec:
         """A provider feed shows the logo of its first item that has one."""

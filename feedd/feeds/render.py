@@ -8,7 +8,7 @@ from __future__ import annotations
 import html
 import json
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -18,7 +18,7 @@ from feedgen.feed import FeedGenerator
 from feedgen.util import xml_elem
 
 from feedd.config import Config
-from feedd.feeds.selection import slug
+from feedd.feeds.slugs import name_key
 from feedd.ingest.text import body_html
 from feedd.ingest.urls import domain_url
 from feedd.layout import MEDIA_TYPES, PREVIEW
@@ -38,7 +38,7 @@ class SiteInfo:
     description: str
     language: str
     author: str
-    provider_feeds: dict[str, str] = field(default_factory=dict)  # provider slug → its RSS URL
+    provider_feeds: dict[str, str] = field(default_factory=dict)  # provider (name_key of its domain) → its RSS URL
     hubs: tuple[str, ...] = ()  # WebSub hubs every feed advertises (config.hub_urls)
 
     def url(self, path: str) -> str:
@@ -48,17 +48,18 @@ class SiteInfo:
     def source_of(self, article: Article) -> str | None:
         """The RSS URL of the article's provider feed, when there is one (for RSS <source>)."""
         p = article.provider
-        return self.provider_feeds.get(slug(p.domain or p.name)) if p else None
+        return self.provider_feeds.get(name_key(p.domain or p.name)) if p else None
 
 
-def site_info(config: Config, keys: Iterable[FeedKey]) -> SiteInfo:
-    """What every feed of the site shares, for the feeds that exist now (for the providers' feed URLs)."""
+def site_info(config: Config, keys: Iterable[FeedKey], providers: Mapping[str, str]) -> SiteInfo:
+    """What every feed of the site shares, for the feeds that exist now (for the providers' feed URLs);
+    `providers`: provider feed slug → the provider (domain, else name) it was given to (Slugs.owners)."""
     s = config.site
     site = SiteInfo(title=s.title, base_url=s.base_url, description=s.description, language=s.language,
                     author=s.author or s.title, hubs=config.hub_urls)
     if "rss" in config.defaults.formats:
-        site.provider_feeds.update({key.slug: site.url(f"{key.path}.rss") for key in keys
-                                    if key.family is Family.PROVIDERS})
+        site.provider_feeds.update({providers[key.slug]: site.url(f"{key.path}.rss") for key in keys
+                                    if key.family is Family.PROVIDERS and key.slug in providers})
     return site
 
 

@@ -1,4 +1,5 @@
-"""SELECT: which articles are visible now, which feeds exist, and what goes in each. Pure functions."""
+"""SELECT: which articles are visible now, which feeds exist, and what goes in each. Pure functions, but for the
+slugs memberships() gives to names that have none (feeds.slugs keeps them)."""
 
 from __future__ import annotations
 
@@ -8,19 +9,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 
-from slugify import slugify
-
 from feedd.config import Config, FeedConfig, FeedSettings, Filter
+from feedd.feeds.slugs import Slugs, name_key
 from feedd.models import Article, Family, FeedKey, FeedSpec
-
-_REPLACEMENTS = [["+", " plus "], ["&", " and "], ["#", " sharp "]]
-
-
-@lru_cache(maxsize=65536)
-def slug(name: str) -> str:
-    """A URL-safe name for a topic, provider domain or category (`wired.com` → `wired-com`)."""
-    return slugify(name, replacements=_REPLACEMENTS, max_length=80, word_boundary=True) or \
-        "x-" + slugify(name.encode("unicode_escape").decode("ascii"), max_length=60)
 
 
 def is_visible(article: Article, now: datetime) -> bool:
@@ -44,9 +35,14 @@ def _meets(article: Article, min_quality: float | None, min_heat: float | None) 
     return min_heat is None or (article.heat is not None and article.heat >= min_heat)
 
 
+_ALL, _CONFIGURED = (Family.ALL, "all"), Family.CONFIGURED
+_CATEGORIES, _TOPICS, _PROVIDERS = Family.CATEGORIES, Family.TOPICS, Family.PROVIDERS  # Family.X costs a lookup
+
+
 @dataclass(frozen=True, slots=True)
 class _Wanted:
-    """A filter's name lists, case-folded, as sets: matches() runs for every article and configured feed."""
+    """A filter's name lists, as name_key makes them, as sets: matches() runs for every article and configured
+    feed."""
 
     topics: frozenset[str]
     providers: frozenset[str]
@@ -63,27 +59,30 @@ def _wanted(f: Filter) -> _Wanted:
     if hit is None or hit[0] is not f:
         if len(_WANTED) > 1024:  # filters of configs long replaced
             _WANTED.clear()
-        folded = [frozenset(map(str.casefold, values)) for values in (f.topics, f.providers, f.categories, f.types)]
+        folded = [frozenset(map(name_key, values)) for values in (f.topics, f.providers, f.categories)]
+        folded.append(frozenset(map(str.casefold, f.types)))
         hit = _WANTED[id(f)] = (f, _Wanted(*folded))
     return hit[1]
 
 
-def _named(name: str, wanted: frozenset[str]) -> bool:
-    """Is this name among the wanted ones, given in any case or as its URL slug (`ai-hardware`: `AI Hardware`)?"""
-    return name.casefold() in wanted or slug(name) in wanted
+def _named(family: Family, name: str, wanted: frozenset[str], slugs: Slugs) -> bool:
+    """Is this name among the wanted ones, given in any case or as its feed's URL slug (`ai-hardware`: `AI Hardware`;
+    `robots-2`: `🤖 Robots` when `Robots` has `robots`)?"""
+    return name_key(name) in wanted or (slugs.spelled[family].get(name) or slugs.peek(family, name)) in wanted
 
 
-def matches(article: Article, f: Filter, now: datetime) -> bool:
+def matches(article: Article, f: Filter, now: datetime, slugs: Slugs) -> bool:
     """Does a configured feed's filter accept this article? Empty lists accept anything. Topics, providers (by
     name or domain) and categories match in any case or by their URL slug; types in any case."""
     w = _wanted(f)
-    if w.topics and not any(_named(t, w.topics) for t in article.topics):
+    if w.topics and not any(_named(_TOPICS, t, w.topics, slugs) for t in article.topics):
         return False
     if w.providers:
         p = article.provider
-        if not p or not (_named(p.name, w.providers) or p.domain and _named(p.domain, w.providers)):
+        if not p or not (_named(_PROVIDERS, p.name, w.providers, slugs)
+                         or p.domain and _named(_PROVIDERS, p.domain, w.providers, slugs)):
             return False
-    if w.categories and not (article.category and _named(article.category, w.categories)):
+    if w.categories and not (article.category and _named(_CATEGORIES, article.category, w.categories, slugs)):
         return False
     if w.types and (article.type or "").casefold() not in w.types:
         return False
@@ -97,22 +96,31 @@ _DESCRIPTIONS = {Family.CATEGORIES: "{name} articles", Family.TOPICS: "Articles 
                  Family.PROVIDERS: "Articles from {name}"}
 
 
-def memberships(article: Article, config: Config, now: datetime) -> list[tuple[tuple[Family, str], str | None]]:
+def memberships(article: Article, config: Config, now: datetime,
+                slugs: Slugs) -> list[tuple[tuple[Family, str], str | None]]:
     """Every feed an article belongs to now, with the spelling it gives the feed's name (None: no name).
-    Keys are plain (family, slug) tuples, equal to FeedKeys: membership keeps one FeedKey per feed."""
+    Keys are plain (family, slug) tuples, equal to FeedKeys: membership keeps one FeedKey per feed. A name
+    without a slug is given one (see Slugs.of; while it collects, the article's places are incomplete)."""
     d = config.defaults
     if not (is_visible(article, now) and _meets(article, d.min_quality, d.min_heat)):
         return []
-    places: list[tuple[tuple[Family, str], str | None]] = [((Family.ALL, "all"), None)]
-    places += [((Family.CONFIGURED, feed.name), None) for feed in config.feeds if matches(article, feed.filter, now)]
-    families = config.families
-    if families.categories.enabled and article.category and (s := slug(article.category)):
-        places.append(((Family.CATEGORIES, s), article.category))
+    places: list[tuple[tuple[Family, str], str | None]] = [(_ALL, None)]
+    families, spelled = config.families, slugs.spelled
+    if families.categories.enabled and (category := article.category):
+        if s := spelled[_CATEGORIES].get(category) or slugs.of(_CATEGORIES, category):
+            places.append(((_CATEGORIES, s), category))
     if families.topics.enabled:
-        places += [((Family.TOPICS, s), topic) for topic in article.topics if (s := slug(topic))]
+        topics = spelled[_TOPICS]
+        places += [((_TOPICS, s), topic) for topic in article.topics
+                   if (s := topics.get(topic) or slugs.of(_TOPICS, topic))]
     p = article.provider
-    if families.providers.enabled and p and (s := slug(p.domain or p.name)):
-        places.append(((Family.PROVIDERS, s), p.name))
+    if families.providers.enabled and p:
+        name = p.domain or p.name
+        if s := spelled[_PROVIDERS].get(name) or slugs.of(_PROVIDERS, name):
+            places.append(((_PROVIDERS, s), p.name))
+    if config.feeds:  # after the names have their slugs
+        places[1:1] = [((_CONFIGURED, feed.name), None) for feed in config.feeds
+                       if matches(article, feed.filter, now, slugs)]
     return places
 
 

@@ -1,9 +1,14 @@
 """The state database, `paths.state/index.sqlite`: the one owner of SQLite and of the record format.
 
 It holds every file's signature and parsed record (a slim one for memory, the full one and the body for
-rendering), and the record of what is published (each feed's fingerprint, and the index pages'). It is a
+rendering), and the record of what is published (each feed's fingerprint, and the index pages'). Those are a
 cache of what the articles folder says and of what was published, so starting over is always safe: the next
 build parses every file again and renders every feed once.
+
+It also holds the slug given to each topic, category and provider (feeds.slugs): those are promises to
+subscribers, not a cache, so they outlive everything the rest is dropped for (other parse settings, a new
+SCHEMA, another feedd version, an unreadable record); only deleting the state folder (or a database SQLite
+cannot open) forgets them.
 """
 
 from __future__ import annotations
@@ -29,13 +34,14 @@ from feedd.ingest.parse import Parsed, parse_entry
 from feedd.models import Article, Diagnostic, Provider
 
 log = logging.getLogger("feedd")
-SCHEMA = 5  # raise when parsing or the tables change: every index made before is then started over
+SCHEMA = 5  # raise when parsing or the tables change: every index made before is then started over (not slugs)
 IN_MEMORY = ":memory:"
 UNREADABLE = (pickle.UnpicklingError, AttributeError, TypeError, ValueError, EOFError, sqlite3.DatabaseError)
 
 Row = tuple[str, bytes, str, bytes, str | None, tuple[str, ...]]  # rel, slim record, digest, full record, body,
 # and the ids of the articles its related links lead to
 Wanted = tuple[Article, str | None]  # a slim article, and the file its full text comes from (None: none wanted)
+SlugRow = tuple[str, str, str, str, str]  # family, name, slug, plain slug, spelling (feeds.slugs.Assignment)
 
 
 def fingerprint(config: Config) -> str:
@@ -69,6 +75,8 @@ class Store:
         else:
             self.path = IN_MEMORY
         self._db = _open(self.path, self.key)
+        if not persist:  # `feedd check` names feeds as the state does, and writes nothing there
+            self._copy_slugs(config.paths.state / "index.sqlite")
 
     @property
     def shared(self) -> bool:
@@ -79,7 +87,7 @@ class Store:
         self._db.close()
 
     def start_over(self) -> None:
-        """Drop everything: the next connection starts with fresh tables."""
+        """Drop everything but the slugs: the next connection starts with fresh tables."""
         self._db.execute("DELETE FROM meta")
         self._db.close()
         self._db = _connect(self.path, self.key)
@@ -165,6 +173,31 @@ class Store:
     def save_pages_fingerprint(self, value: str) -> None:
         self._db.execute("INSERT OR REPLACE INTO meta VALUES ('pages', ?)", (value,))
 
+    # -- the slugs given to names --------------------------------------------------------------------
+    def slugs(self) -> list[SlugRow]:
+        return self._db.execute("SELECT family, name, slug, plain, spelling FROM slugs").fetchall()
+
+    def save_slugs(self, rows: list[SlugRow]) -> None:
+        """Keep newly given slugs, all in one transaction. A slug once kept is never replaced."""
+        if rows:
+            with self._db:
+                self._db.execute("BEGIN")
+                self._db.executemany("INSERT OR IGNORE INTO slugs VALUES (?, ?, ?, ?, ?)", rows)
+
+    def _copy_slugs(self, path: Path) -> None:
+        """The slugs of the state database at path, if there is one that has them."""
+        if not path.is_file():
+            return
+        try:
+            db = _connect_read_only(str(path.resolve()))
+            try:
+                rows = db.execute("SELECT family, name, slug, plain, spelling FROM slugs").fetchall()
+            finally:
+                db.close()
+        except sqlite3.Error:  # none yet, from an older feedd, or unreadable: as without a state
+            return
+        self.save_slugs(rows)
+
 
 def _open(path: str, key: str) -> sqlite3.Connection:
     try:
@@ -210,6 +243,9 @@ def _connect(path: str, key: str) -> sqlite3.Connection:
     db.execute("CREATE TABLE IF NOT EXISTS links (source TEXT, target TEXT)")  # related links, by article id
     db.execute("CREATE INDEX IF NOT EXISTS links_source ON links (source)")
     db.execute("CREATE INDEX IF NOT EXISTS links_target ON links (target)")
+    # Never dropped above: change it by migrating its rows, never by starting over (see the module docstring).
+    db.execute("CREATE TABLE IF NOT EXISTS slugs (family TEXT, name TEXT, slug TEXT, plain TEXT, spelling TEXT, "
+               "PRIMARY KEY (family, slug), UNIQUE (family, name))")
     return db
 
 

@@ -58,7 +58,7 @@ def test_without_hubs_nothing_changes():
 def test_the_site_advertises_the_configured_hubs_then_its_own():
     config = validate_config({"site": {"base_url": "https://news.example.org/site/"},
                               "websub": {"hubs": ["https://hub.example/"], "builtin": True}})
-    assert site_info(config, []).hubs == HUBS
+    assert site_info(config, [], {}).hubs == HUBS
 
 
 def test_changing_the_hubs_changes_every_feed_s_fingerprint():

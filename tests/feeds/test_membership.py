@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 from datetime import timedelta
 
@@ -9,6 +10,7 @@ import pytest
 
 from feedd.config import validate_config
 from feedd.feeds.membership import Membership
+from feedd.feeds.slugs import Slugs
 from feedd.models import Family, FeedKey
 from tests.feeds.test_selection import SCMP, WIRED, art
 from tests.helpers import NOW
@@ -249,3 +251,35 @@ def test_aged_touches_trending_feeds_on_every_rescan():
     feeds.add_all([art("a", topics=("AI",))])
     assert feeds.aged(NOW) == set(feeds.keys())
 
+
+# -- slugs (issue 13, point 12) --------------------------------------------------------------------------------
+
+def test_new_names_get_the_same_slugs_in_any_order():
+    """A cold build places articles in the order they were parsed: the slugs must not depend on it."""
+    config = validate_config({"feeds": [{"name": "bots", "filter": {"topics": ["robots-2"]}}]})
+    articles = [art("plain", topics=("Robots",)), art("emoji", topics=("🤖 Robots",), category="🤖 Robots"),
+                art("loud", topics=("ROBOTS!", "🔥")), art("fire", topics=("Fire",), category="Robots")]
+    placed = set()
+    for order in itertools.permutations(articles):
+        membership = Membership(config, NOW)
+        membership.add_all(order)
+        placed.add(tuple((key.path, tuple(sorted(membership.members[key]))) for key in membership.keys()))
+    (only,) = placed
+    assert dict(only) == {
+        "feeds/all": ("urn:emoji", "urn:fire", "urn:loud", "urn:plain"),
+        "feeds/bots": ("urn:loud",),  # robots-2: ROBOTS! sorts before 🤖 Robots
+        "feeds/categories/robots": ("urn:fire",), "feeds/categories/robots-2": ("urn:emoji",),
+        "feeds/topics/fire": ("urn:fire",), "feeds/topics/fire-2": ("urn:loud",),
+        "feeds/topics/robots": ("urn:plain",), "feeds/topics/robots-2": ("urn:loud",),
+        "feeds/topics/robots-3": ("urn:emoji",)}
+
+
+def test_names_already_given_slugs_are_placed_in_one_pass():
+    """A warm restart: every name has its slug from the state, so add_all never stops to give any."""
+    membership = Membership(validate_config({}), NOW)
+    membership.add_all([art("a", topics=("Robots",)), art("b", topics=("🤖 Robots",))])
+    kept = membership.slugs.take_new()
+    restarted = Membership(validate_config({}), NOW, Slugs(kept))
+    restarted.name_all = None  # would fail if called
+    restarted.add_all([art("b", topics=("🤖 Robots",)), art("a", topics=("Robots",))])
+    assert restarted.keys() == membership.keys()

@@ -30,7 +30,7 @@ WIRED_FEED = BASE + "feeds/providers/wired-com.rss"
 
 def site(**overrides) -> SiteInfo:
     values = {"title": "Digest", "base_url": BASE, "description": "All the news", "language": "en",
-              "author": "Digest Team", "provider_feeds": {"wired-com": WIRED_FEED}}
+              "author": "Digest Team", "provider_feeds": {"wired.com": WIRED_FEED}}
     values.update(overrides)
     return SiteInfo(**values)
 

@@ -8,7 +8,8 @@ from datetime import timedelta
 import pytest
 
 from feedd.config import validate_config
-from feedd.feeds.selection import is_visible, slug
+from feedd.feeds.selection import is_visible
+from feedd.feeds.slugs import slug
 from feedd.models import Article, Provider
 from tests.helpers import NOW, plan_all
 

@@ -223,6 +223,82 @@ def test_an_in_memory_store_leaves_nothing_on_disk(config: Config, three_files):
     assert not config.paths.state.exists()
 
 
+# -- the slugs given to names: subscribers hold those URLs, so they outlive everything that is only a cache --
+# (issue 13, point 12)
+
+ROBOTS = ("topics", "robots", "robots-2", "robots", "Robots")
+BOT = ("topics", "🤖 robots", "robots", "robots", "🤖 Robots")
+
+
+def kept(config: Config, persist: bool = True) -> list[tuple]:
+    db = Store(config, persist=persist)
+    try:
+        return sorted(db.slugs())
+    finally:
+        db.close()
+
+
+def keep(config: Config, *rows: tuple) -> None:
+    db = Store(config)
+    try:
+        db.save_slugs(list(rows))
+    finally:
+        db.close()
+
+
+def test_slugs_are_kept(config: Config):
+    keep(config, BOT)
+    keep(config, ROBOTS, ("topics", "robots!", "robots", "robots", "Robots!"))  # robots is 🤖 Robots's for good
+    assert kept(config) == sorted([BOT, ROBOTS])
+
+
+def test_slugs_outlive_other_parse_settings_and_another_feedd_version(config: Config, monkeypatch):
+    keep(config, BOT)
+    other = config.model_copy(update={"site": config.site.model_copy(update={"timezone": "Europe/Paris"})})
+    assert store_module.fingerprint(other) != store_module.fingerprint(config)
+    monkeypatch.setattr(store_module, "code_fingerprint", lambda: "a newer version")
+    db = Store(other)
+    try:
+        assert db.slugs() == [BOT]
+        db.start_over()  # an unreadable index is rebuilt: the slugs stay
+        assert db.slugs() == [BOT]
+    finally:
+        db.close()
+
+
+def test_a_state_that_is_not_a_database_starts_over_without_slugs(config: Config):
+    keep(config, BOT)
+    path = config.paths.state / "index.sqlite"
+    for suffix in ("-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    path.write_bytes(b"garbage" * 100)
+    assert kept(config) == []
+
+
+def test_feedd_check_reads_the_slugs_of_the_state_and_writes_none(config: Config):
+    keep(config, BOT)
+    db = Store(config, persist=False)
+    try:
+        assert db.slugs() == [BOT]
+        db.save_slugs([ROBOTS])
+    finally:
+        db.close()
+    assert kept(config) == [BOT]
+
+
+@pytest.mark.parametrize("state", ["none", "old", "garbage"])
+def test_feedd_check_without_slugs_in_the_state(config: Config, state: str):
+    path = config.paths.state / "index.sqlite"
+    if state != "none":
+        config.paths.state.mkdir()
+        if state == "old":  # a feedd from before slugs were kept
+            sqlite3.connect(path).execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)").connection.close()
+        else:
+            path.write_bytes(b"garbage")
+    assert kept(config, persist=False) == []
+    assert not config.paths.state.exists() or state != "none"
+
+
 # -- the record format ----------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("year", [1, 1969, 2021, 9999])
