@@ -24,6 +24,7 @@ from pydantic import (
 
 from feedd.errors import ConfigError
 from feedd.layout import FORMATS
+from feedd.urls import clean_url
 
 DEFAULT_CONFIG = Path("config/feedd.yaml")
 WEBSUB_PATH = "websub"  # the built-in hub's URL, under site.base_url
@@ -72,9 +73,14 @@ class Site(_Model):
     @field_validator("base_url")
     @classmethod
     def _absolute(cls, value: str) -> str:
+        """Every URL in the feeds starts with it: as a URI parser accepts it (a non-ASCII host in IDNA form,
+        the path percent-encoded), so that no feed carries a URL a reader would refuse."""
         if not re.match(r"^https?://[^/\s]+", value) or re.search(r"[\s\x00-\x1f?#]", value):  # a path goes after it
             raise ValueError("expected an absolute http(s) URL such as https://example.com/")
-        return value if value.endswith("/") else value + "/"
+        url, problem = clean_url(value)
+        if url is None:
+            raise ValueError(f"not a usable URL ({problem or 'expected an absolute http(s) URL'})")
+        return url if url.endswith("/") else url + "/"
 
     @field_validator("timezone")
     @classmethod

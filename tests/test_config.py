@@ -319,3 +319,11 @@ def test_entry_ids_are_per_article_unless_a_feed_or_the_defaults_say_per_feed():
     config = validate_config({"defaults": {"entry_ids": "per-feed"},
                               "feeds": [{"name": "a"}, {"name": "b", "entry_ids": "per-article"}]})
     assert [f.settings(config.defaults).entry_ids for f in config.feeds] == ["per-feed", "per-article"]
+
+
+def test_a_non_ascii_base_url_is_kept_as_a_uri_every_reader_accepts():
+    """Every URL in the feeds starts with site.base_url: an IRI there would put non-ASCII in every feed."""
+    config = validate_config({"site": {"base_url": "https://例え.jp/ä/"}})
+    assert config.site.base_url == "https://xn--r8jz45g.jp/%C3%A4/"
+    assert validate_config({"site": {"base_url": "https://news.example/site"}}).site.base_url == \
+        "https://news.example/site/"

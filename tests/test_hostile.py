@@ -32,8 +32,8 @@ from lxml import etree
 
 import feedd.ingest.parse
 from feedd.feeds.slugs import slug
-from feedd.ingest.urls import domain_url
 from feedd.pipeline import Builder, build
+from feedd.urls import domain_url
 from tests.helpers import NOW, SEEDS, date_problem, load_corpus, make_config, url_problem
 from tests.hostile import CASES, SECRET, Case, fm, write_corpus
 

@@ -20,9 +20,9 @@ from feedgen.util import xml_elem
 from feedd.config import Config
 from feedd.feeds.slugs import name_key
 from feedd.ingest.text import body_html
-from feedd.ingest.urls import domain_url
 from feedd.layout import MEDIA_TYPES, PREVIEW
 from feedd.models import Article, Family, FeedKey, FeedSpec, FeedSummary
+from feedd.urls import domain_url
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"

@@ -13,9 +13,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from feedd.ingest.text import one_line, repair
-from feedd.ingest.urls import URI_CHARS, clean_url, domain_url, only_non_ascii_encoded
 from feedd.ingest.yamlload import YamlBool, YamlFloat, YamlInt
 from feedd.models import Article, Diagnostic, Image, Provider, Related
+from feedd.urls import URI_CHARS, clean_url, domain_url, only_non_ascii_encoded
 
 MAX_TOPICS = 50
 MAX_RELATED = 20

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from feedd.ingest.urls import clean_url, domain_url
+from feedd.urls import clean_url, domain_url
 from tests.helpers import url_problem
 
 SETTINGS = settings(max_examples=400, derandomize=True, database=None, deadline=None)
