@@ -102,7 +102,7 @@ def test_nothing_changed_writes_nothing_and_a_warm_restart_parses_nothing(setup,
     builder.close()
     calls = []
     real = parse.parse_entry
-    monkeypatch.setattr("feedd.ingest.store.parse_entry", lambda *a: calls.append(a) or real(*a))
+    monkeypatch.setattr("feedd.ingest.store.workers.parse_entry", lambda *a: calls.append(a) or real(*a))
     restarted = Builder(builder.config, workers=1)
     try:
         report = restarted.build(NOW)
@@ -130,7 +130,7 @@ def test_a_changed_timezone_reparses_everything(setup, monkeypatch):
     builder.close()
     calls = []
     real = parse.parse_entry
-    monkeypatch.setattr("feedd.ingest.store.parse_entry", lambda *a: calls.append(a) or real(*a))
+    monkeypatch.setattr("feedd.ingest.store.workers.parse_entry", lambda *a: calls.append(a) or real(*a))
     site = builder.config.site.model_copy(update={"timezone": "Asia/Tokyo"})
     config = builder.config.model_copy(update={"site": site})
     again = Builder(config, workers=1)
@@ -353,7 +353,7 @@ def test_a_new_feedd_version_renders_every_feed_once_and_rewrites_only_changed_b
         importlib.import_module("feedd.publish.output").publish_many(
             out, {rss.relative_to(out).as_posix(): rss.read_bytes() + b"<!-- v0 -->\n"})
     atom_mtimes = {p: p.stat().st_mtime_ns for p in out.rglob("*.atom")}
-    statedb = importlib.import_module("feedd.ingest.store")
+    statedb = importlib.import_module("feedd.ingest.store.database")
     monkeypatch.setattr(statedb, "code_fingerprint", lambda: "a newer version")
     restarted = Builder(builder.config, workers=1)
     try:

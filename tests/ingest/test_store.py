@@ -1,4 +1,4 @@
-"""feedd/ingest/store.py: the state database (files, the record of what is published) and the record format."""
+"""feedd/ingest/store/: the state database (files, the record of what is published) and the record format."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from feedd.config import Config
-from feedd.ingest import store as store_module
 from feedd.ingest.corpus import list_files
 from feedd.ingest.parse import Parsed
 from feedd.ingest.store import Store, fingerprint, from_record, parse_rows, slim, to_record
+from feedd.ingest.store import database as store_module
 from feedd.models import Article, Diagnostic, Image, Provider
 from feedd.pipeline import build
 from tests.helpers import NOW, make_config, write_article
@@ -342,3 +342,10 @@ def test_retained_feeds_survive_what_drops_the_record_of_published_feeds(tmp_pat
         assert again.retained() == {"feeds/topics/ai": ("AI", since)}
     finally:
         again.close()
+
+
+def test_the_code_fingerprint_covers_every_module_and_template_of_the_package():
+    """An upgrade that changes how any feed is rendered must render every feed again once."""
+    names = {name for name, _ in store_module.package_files()}
+    assert {"pipeline.py", "feeds/render.py", "feeds/templates/feed.html", "ingest/store/records.py",
+            "serve/app.py"} <= names

@@ -1,4 +1,4 @@
-"""The state database, `paths.state/index.sqlite`: the one owner of SQLite and of the record format.
+"""The state database, `paths.state/index.sqlite`: its tables, and every SQL statement feedd runs.
 
 It holds every file's signature and parsed record (a slim one for memory, the full one and the body for
 rendering), and the record of what is published (each feed's fingerprint, and the index pages'). Those are a
@@ -15,32 +15,25 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
-import pickle
 import sqlite3
-import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from datetime import datetime
 from functools import cache
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any
 
+import feedd
 from feedd.config import Config
-from feedd.ingest.corpus import Entry, Signature, compare, list_files
-from feedd.ingest.fields import article_id
-from feedd.ingest.parse import Parsed, parse_entry
-from feedd.models import Article, Diagnostic, Provider
+from feedd.ingest.corpus import Signature
+from feedd.ingest.parse import Parsed
+from feedd.ingest.store.records import UNREADABLE_RECORD, Row, from_record, full_article, signature_of
+from feedd.models import Article
 
 log = logging.getLogger("feedd")
 SCHEMA = 5  # raise when parsing or the tables change: every index made before is then started over (not slugs)
 IN_MEMORY = ":memory:"
-UNREADABLE = (pickle.UnpicklingError, AttributeError, TypeError, ValueError, EOFError, sqlite3.DatabaseError)
-
-Row = tuple[str, bytes, str, bytes, str | None, tuple[str, ...]]  # rel, slim record, digest, full record, body,
-# and the ids of the articles its related links lead to
-Wanted = tuple[Article, str | None]  # a slim article, and the file its full text comes from (None: none wanted)
+UNREADABLE = (*UNREADABLE_RECORD, sqlite3.DatabaseError)
 SlugRow = tuple[str, str, str, str, str]  # family, name, slug, plain slug, spelling (feeds.slugs.Assignment)
 
 
@@ -56,12 +49,18 @@ def code_fingerprint() -> str:
     as they would be rendered now; after an upgrade that is unknown, so every feed is rendered once again
     (publishing rewrites only files whose bytes changed: readers keep their ETags)."""
     digest = hashlib.sha256()
-    package = Path(__file__).parent.parent
-    for path in sorted([*package.rglob("*.py"), *package.rglob("templates/*")]):
-        digest.update(f"{path.relative_to(package).as_posix()}\0".encode() + path.read_bytes())
+    for name, data in package_files():
+        digest.update(f"{name}\0".encode() + data)
     for dist in ("feedgen", "jinja2", "lxml", "markupsafe"):
         digest.update(f"{dist}={version(dist)}\0".encode())
     return digest.hexdigest()[:16]
+
+
+def package_files() -> list[tuple[str, bytes]]:
+    """Every module and template of the feedd package, by its path in the package."""
+    package = Path(feedd.__file__).parent
+    return [(path.relative_to(package).as_posix(), path.read_bytes())
+            for path in sorted([*package.rglob("*.py"), *package.rglob("templates/*")])]
 
 
 class Store:
@@ -189,7 +188,7 @@ class Store:
         if not path.is_file():
             return
         try:
-            db = _connect_read_only(str(path.resolve()))
+            db = connect_read_only(str(path.resolve()))
             try:
                 rows = db.execute("SELECT family, name, slug, plain, spelling FROM slugs").fetchall()
             finally:
@@ -209,7 +208,7 @@ def _open(path: str, key: str) -> sqlite3.Connection:
         return _connect(path, key)
 
 
-def _connect_read_only(path: str) -> sqlite3.Connection:
+def connect_read_only(path: str) -> sqlite3.Connection:
     """A connection for another process to read the index with while feedd writes it (WAL allows both)."""
     return sqlite3.connect(Path(path).as_uri() + "?mode=ro", uri=True, check_same_thread=False)
 
@@ -249,91 +248,13 @@ def _connect(path: str, key: str) -> sqlite3.Connection:
     return db
 
 
-# -- the record format: a slim record for memory, the full one for rendering ------------------------------
-# Selection needs a few fields of every article; rendering needs everything of the few it shows. Keeping
-# the full records of a large folder in memory would not fit the memory budget, and unpickling nested objects
-# would dominate a warm restart: slim records are plain tuples.
-
-_providers: dict[tuple, Provider] = {}
-
-
-def _provider(fields: tuple | None) -> Provider | None:
-    """Many articles share a provider: keep one object per provider."""
-    if fields is None:
-        return None
-    if (provider := _providers.get(fields)) is None:
-        provider = _providers[fields] = Provider(*fields)
-    return provider
-
-
-def slim(article: Article) -> Article:
-    """The article as selection and ranking see it: the rest is read back when it is rendered."""
-    return replace(article, excerpt=None, images=(), related=(), body=None)
-
-
-def to_record(parsed: Parsed) -> bytes:
-    a = parsed.article
-    article = None if a is None else (
-        a.id, a.source, a.title, a.link, a.published_at.isoformat(), a.published, a.heat, a.quality, a.category,
-        a.type, None if a.provider is None else (a.provider.name, a.provider.domain, a.provider.logo),
-        a.topics, a.title_key)
-    diagnostics = tuple((d.level, d.reason) for d in parsed.diagnostics)
-    return pickle.dumps((parsed.signature, article, parsed.has_body, parsed.title_key, parsed.first_line,
-                         diagnostics, parsed.rejected, parsed.claimed_id), protocol=pickle.HIGHEST_PROTOCOL)
-
-
-def from_record(rel: str, blob: bytes, digest: str) -> Parsed:
-    """A restart makes one per file: positional arguments, and no work for what most records lack."""
-    signature, a, has_body, title_key, first_line, diagnostics, rejected, claimed = pickle.loads(blob)
-    article = None
-    if a is not None:
-        (id_, source, title, link, moment, published, heat, quality, category, type_, provider, topics,
-         key) = a
-        article = Article(id_, source, title, link, datetime.fromisoformat(moment), published, None, heat, quality,
-                          category, type_, _provider(provider), tuple(map(sys.intern, topics)), (), (), None, key)
-    return Parsed(rel, signature, article, has_body, None, title_key, first_line,
-                  [Diagnostic(rel, level, reason) for level, reason in diagnostics] if diagnostics else [],
-                  rejected, digest, claimed)
-
-
-def _signature_of(blob: bytes) -> Signature | None:
-    """The file signature stored in a slim record (see to_record)."""
-    return pickle.loads(blob)[0]
-
-
-def _full_article(blob: bytes) -> Article | None:
-    """The whole article from its full record (excerpt, images, related)."""
-    parsed: Any = pickle.loads(blob)
-    return parsed.article
-
-
-def to_row(parsed: Parsed) -> Row:
-    """A parsed file as stored: the slim record for memory, the full one and the body for rendering."""
-    body, parsed.body = parsed.body, None
-    full = pickle.dumps(parsed, protocol=pickle.HIGHEST_PROTOCOL)
-    digest = hashlib.sha1(full).hexdigest()[:16]  # the signature in it covers the body
-    targets: tuple[str, ...] = ()
-    if parsed.article is not None:
-        targets = tuple(dict.fromkeys(article_id(r.link, "") for r in parsed.article.related))
-        parsed.article = slim(parsed.article)
-    return parsed.rel, to_record(parsed), digest, full, body, targets
-
-
-# -- in worker processes, which share none of the parent's memory ----------------------------------------
-
-def parse_rows(job: tuple[list[Entry], int, str]) -> list[Row]:
-    """Parse and serialise, so the parent only stores bytes."""
-    entries, max_bytes, timezone = job
-    return [to_row(parse_entry(entry, max_bytes, timezone)) for entry in entries]
-
-
 def read_whole(db: sqlite3.Connection, article: Article, body_source: str | None) -> Article:
     """The whole article (excerpt, images, related) from its full record, with the full text if one is given:
     its own (then one query reads both), or another file's whose first line is its title."""
     own_body = body_source == article.source
     row = db.execute("SELECT full, body FROM files WHERE rel = ?" if own_body else
                      "SELECT full FROM files WHERE rel = ?", (article.source,)).fetchone()
-    whole = (_full_article(row[0]) if row else None) or article
+    whole = (full_article(row[0]) if row else None) or article
     body = None
     if own_body:
         body = row[1] or None if row else None
@@ -343,22 +264,10 @@ def read_whole(db: sqlite3.Connection, article: Article, body_source: str | None
     return replace(whole, title_key=article.title_key, body=body)
 
 
-def compare_with_index(root: Path, path: str) -> tuple[dict[str, Entry], set[str]]:
-    """corpus.compare() in a helper process, against the index on disk (as ArticleIndex loads it)."""
-    db = _connect_read_only(path)
+def signatures(path: str) -> dict[str, Signature | None]:
+    """Every file's signature, read by another process (see workers.compare_with_index)."""
+    db = connect_read_only(path)
     try:
-        signatures = {rel: _signature_of(record) for rel, record in db.execute("SELECT rel, record FROM files")}
+        return {rel: signature_of(record) for rel, record in db.execute("SELECT rel, record FROM files")}
     finally:
         db.close()
-    return compare(list_files(root), signatures)
-
-
-_readers: dict[tuple[int, str], sqlite3.Connection] = {}
-
-
-def read_items(path: str, wanted: Iterable[Wanted]) -> tuple[Article, ...]:
-    """read_whole in a render worker, on its own read-only connection to the index (one per process)."""
-    key = (os.getpid(), path)  # never a connection inherited through fork
-    if (db := _readers.get(key)) is None:
-        db = _readers[key] = _connect_read_only(path)
-    return tuple(read_whole(db, article, body_source) for article, body_source in wanted)
