@@ -144,8 +144,8 @@ def test_a_changed_timezone_reparses_everything(setup, monkeypatch):
 def test_parallel_parsing_gives_the_same_feeds(seeds_dir: Path, tmp_path: Path, monkeypatch):
     for n in range(40):
         write_article(seeds_dir, f"gen{n:02}.md", title=f'"Generated {n}"', topics=f"[T{n % 7}]", heat=str(n))
-    monkeypatch.setattr("feedd.ingest.index.PARALLEL_THRESHOLD", 10)
-    monkeypatch.setattr("feedd.ingest.index.CHUNK", 8)
+    monkeypatch.setattr("feedd.ingest.store.workers.PARALLEL_THRESHOLD", 10)
+    monkeypatch.setattr("feedd.ingest.store.workers.CHUNK", 8)
     parallel = Builder(make_config(seeds_dir, tmp_path / "parallel"), workers=2)
     try:
         parallel.build(NOW)

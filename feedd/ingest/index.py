@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterable
-from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,14 +19,13 @@ from feedd.collector import collector_paused
 from feedd.config import Config
 from feedd.ingest.corpus import Entry, compare, list_files, rel_name, stat_entry
 from feedd.ingest.parse import Parsed
-from feedd.ingest.store import UNREADABLE, Row, Store, Wanted, compare_with_index, parse_rows
+from feedd.ingest.problems import changed_diagnostics, folder_diagnostics
+from feedd.ingest.store import UNREADABLE, Store, Wanted, compare_with_index, parse_into
 from feedd.models import Article, Diagnostic
 from feedd.workers import process_pool
 
 log = logging.getLogger("feedd")
 FULL_CACHE = 512  # whole articles kept for rendering (see ArticleIndex.full), full texts included
-PARALLEL_THRESHOLD = 400  # below this, worker start-up costs more than it saves
-CHUNK = 256
 
 
 @dataclass
@@ -166,7 +164,7 @@ class ArticleIndex:
                 changes.removed |= {r for r in self.files if r.startswith(prefixes)}
         stale = [e for rel, e in listing.items()
                  if (old := self.files.get(rel)) is None or old.signature != e.signature or e.signature is None]
-        for parsed in self._parse(stale):
+        for parsed in parse_into(self.store, stale, self.config, self.workers):
             changes.changed.add(parsed.rel)
             self._store(parsed, changes)
         for rel in changes.removed:
@@ -185,25 +183,6 @@ class ArticleIndex:
         """The missing files that are really gone: not those inside a folder that could not be read."""
         unreadable = tuple("" if rel == "." else rel + "/" for rel, e in listing.items() if e.is_dir and e.problem)
         return {rel for rel in missing if not rel.startswith(unreadable)} if unreadable else set(missing)
-
-    def _parse(self, entries: list[Entry]) -> Iterable[Parsed]:
-        """Parse, store and yield the slim records; in worker processes when there are many files."""
-        max_bytes, tz = self.config.limits.max_file_bytes, self.config.site.timezone
-        jobs = [(entries[i:i + CHUNK], max_bytes, tz) for i in range(0, len(entries), CHUNK)]
-        if len(entries) < PARALLEL_THRESHOLD or self.workers < 2:
-            batches: Iterable[list[Row]] = map(parse_rows, jobs)
-            yield from (p for rows in batches for p in self.store.save(rows))
-            return
-        with process_pool(self.workers) as pool:
-            pending: set[Future] = set()
-            for job in jobs:  # a bounded number in flight: finished rows never pile up in memory
-                pending.add(pool.submit(parse_rows, job))
-                if len(pending) >= 2 * self.workers:
-                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                    for future in done:
-                        yield from self.store.save(future.result())
-            for future in pending:
-                yield from self.store.save(future.result())
 
     def _store(self, parsed: Parsed, changes: Changes) -> None:
         self._forget(parsed.rel, changes)
@@ -226,7 +205,7 @@ class ArticleIndex:
         texts, unused = self.texts_by_key.get(key, ()), 0
         if texts:
             for article_id in self.ids_by_key.get(key, ()):
-                used = self._body_source(self.winners[article_id])
+                used = self.body_source(self.winners[article_id])
                 unused += sum(rel != used for rel in texts)
         self.unused += unused - self._unused.pop(key, 0)
         if unused:
@@ -284,7 +263,7 @@ class ArticleIndex:
                 self.ids_by_key.add(new.title_key, article_id)
                 self.orphans += self._orphans(new.title_key) - before
 
-    def _has_article(self, key: str) -> bool:
+    def has_article(self, key: str) -> bool:
         return bool(self.ids_by_key.get(key))
 
     # -- reading -------------------------------------------------------------------------------------
@@ -293,7 +272,7 @@ class ArticleIndex:
 
     def wanted(self, article: Article, with_body: bool = False) -> Wanted:
         """What read_whole needs to read the whole article: its slim form and where its full text is."""
-        return article, self._body_source(article) if with_body else None
+        return article, self.body_source(article) if with_body else None
 
     def full(self, article: Article, with_body: bool = False) -> Article:
         """The whole article (excerpt, images, related; and its full text if asked) for rendering.
@@ -306,7 +285,7 @@ class ArticleIndex:
         whole = self._full[key] = self.store.read_whole(*self.wanted(article, with_body))
         return whole
 
-    def _body_source(self, article: Article) -> str | None:
+    def body_source(self, article: Article) -> str | None:
         if self.files[article.source].has_body:
             return article.source
         texts = self.texts_by_key.get(article.title_key)
@@ -314,7 +293,7 @@ class ArticleIndex:
 
     def digest(self, article: Article) -> str:
         """Changes whenever anything a feed shows of the article changes, its full text included."""
-        source = self._body_source(article)
+        source = self.body_source(article)
         own = self.files[article.source].digest
         return own if source in (None, article.source) else own + self.files[source].digest
 
@@ -322,49 +301,13 @@ class ArticleIndex:
         """Every file's own diagnostics, then what only the whole folder shows (kept while nothing changes:
         sorting them would be a large part of a no-op rescan of a large folder)."""
         if self._diagnostics is None:
-            self._diagnostics = self._folder_diagnostics()
+            self._diagnostics = folder_diagnostics(self)
         return list(self._diagnostics)
-
-    def _folder_diagnostics(self) -> list[Diagnostic]:
-        # sorting only what has something to say, not every path and id of the folder
-        found = [d for rel in sorted(r for r, p in self.files.items() if p.diagnostics)
-                 for d in self.files[rel].diagnostics]
-        for article_id in sorted(i for i, rels in self.by_id.items() if len(rels) > 1):
-            found += self._duplicates(article_id)
-        for key in sorted(self.texts_by_key):
-            found += self._texts(key)
-        return found
 
     def diagnostics_of(self, changes: Changes) -> list[Diagnostic]:
         """What one refresh changed: the diagnostics of the files it read, and those it may have caused
         elsewhere (a link now shared, a full text now orphan or unused)."""
-        found = [d for rel in sorted(changes.changed) if rel in self.files for d in self.files[rel].diagnostics]
-        for article_id in sorted(changes.ids):
-            found += self._duplicates(article_id)
-        for key in sorted(changes.keys):
-            found += self._texts(key)
-        return found
-
-    def _duplicates(self, article_id: str) -> list[Diagnostic]:
-        rels = self.by_id.get(article_id, ())
-        first = min(rels, default=None)
-        return [Diagnostic(rel, "warning", f"ignored: same link as {first}, which is kept")
-                for rel in sorted(rels) if rel != first]
-
-    def _texts(self, key: str) -> list[Diagnostic]:
-        rels = self.texts_by_key.get(key, ())
-        if not rels:
-            return []
-        if not self._has_article(key):
-            return [Diagnostic(rel, "warning", f"orphan text: first line {self.files[rel].first_line[:60]!r} is "
-                               "no article's title") for rel in sorted(rels)]
-        found = []
-        for article_id in sorted(self.ids_by_key[key]):
-            article = self.winners[article_id]
-            used = self._body_source(article)
-            found += [Diagnostic(rel, "warning", f"ignored: {article.source} already has a full text")
-                      for rel in sorted(rels) if rel != used]
-        return found
+        return changed_diagnostics(self, changes)
 
     def counts(self) -> tuple[int, int]:
         """(rejected files, orphan texts), kept current by every change."""

@@ -318,8 +318,8 @@ def test_folder_diagnostics_are_kept_until_a_file_changes(articles_dir: Path, op
     index = open_index()
     index.refresh()
     made = []
-    real = ArticleIndex._folder_diagnostics
-    monkeypatch.setattr(ArticleIndex, "_folder_diagnostics", lambda self: made.append(1) or real(self))
+    real = index_module.folder_diagnostics
+    monkeypatch.setattr(index_module, "folder_diagnostics", lambda index: made.append(1) or real(index))
     first = messages(index)
     assert first == ["b.md: warning: ignored: same link as a.md, which is kept"]
     index.refresh()

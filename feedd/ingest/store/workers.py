@@ -5,16 +5,43 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from pathlib import Path
 
+from feedd.config import Config
 from feedd.ingest.corpus import Entry, compare, list_files
-from feedd.ingest.parse import parse_entry
-from feedd.ingest.store.database import connect_read_only, read_whole, signatures
+from feedd.ingest.parse import Parsed, parse_entry
+from feedd.ingest.store.database import Store, connect_read_only, read_whole, signatures
 from feedd.ingest.store.records import Row, to_row
 from feedd.models import Article
+from feedd.workers import process_pool
 
 Wanted = tuple[Article, str | None]  # a slim article, and the file its full text comes from (None: none wanted)
+
+PARALLEL_THRESHOLD = 400  # files: below this, worker start-up costs more than it saves
+CHUNK = 256  # files per job
+
+
+def parse_into(store: Store, entries: list[Entry], config: Config, workers: int) -> Iterator[Parsed]:
+    """Parse files, store them and yield their slim records; in worker processes when there are many."""
+    max_bytes, tz = config.limits.max_file_bytes, config.site.timezone
+    jobs = [(entries[i:i + CHUNK], max_bytes, tz) for i in range(0, len(entries), CHUNK)]
+    if len(entries) < PARALLEL_THRESHOLD or workers < 2:
+        for job in jobs:
+            yield from store.save(parse_rows(job))
+        return
+    with process_pool(workers) as pool:
+        pending: set[Future] = set()
+        for job in jobs:  # a bounded number in flight: finished rows never pile up in memory
+            pending.add(pool.submit(parse_rows, job))
+            if len(pending) >= 2 * workers:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    yield from store.save(future.result())
+        for future in pending:
+            yield from store.save(future.result())
+
 
 def parse_rows(job: tuple[list[Entry], int, str]) -> list[Row]:
     """Parse and serialise, so the parent only stores bytes."""
