@@ -23,7 +23,6 @@ from functools import cache
 from importlib.metadata import version
 from pathlib import Path
 
-import feedd
 from feedd.config import Config
 from feedd.ingest.corpus import Signature
 from feedd.ingest.parse import Parsed
@@ -58,7 +57,7 @@ def code_fingerprint() -> str:
 
 def package_files() -> list[tuple[str, bytes]]:
     """Every module and template of the feedd package, by its path in the package."""
-    package = Path(feedd.__file__).parent
+    package = Path(__file__).resolve().parents[2]  # feedd/ (this is feedd/ingest/store/database.py)
     return [(path.relative_to(package).as_posix(), path.read_bytes())
             for path in sorted([*package.rglob("*.py"), *package.rglob("templates/*")])]
 
