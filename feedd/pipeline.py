@@ -15,17 +15,14 @@ from feedd.collector import collector_paused
 from feedd.config import Config
 from feedd.errors import RenderError
 from feedd.feeds import jobs
-from feedd.feeds.filters import unmatched_filters
+from feedd.feeds.catalog import Catalog
 from feedd.feeds.membership import Membership
 from feedd.feeds.pages import render_index, render_opml
-from feedd.feeds.related import HiddenLinks
 from feedd.feeds.render import SiteInfo, site_info, summarize
 from feedd.feeds.retention import retention as feeds_retention
-from feedd.feeds.slugs import Slugs
-from feedd.feeds.states import ArticleStates
 from feedd.ingest.index import ArticleIndex, Changes
 from feedd.layout import INDEX, OPML, PAGES, feed_files, feed_key
-from feedd.models import Article, BuildReport, Diagnostic, Family, FeedKey, FeedPlan, FeedSummary
+from feedd.models import BuildReport, Diagnostic, Family, FeedKey, FeedPlan, FeedSummary
 from feedd.publish.published import Published, Record, feed_fingerprint
 
 ALL = FeedKey(Family.ALL, "all")
@@ -39,9 +36,7 @@ class Builder:
         self.index = ArticleIndex(config, persist=persist, workers=workers)
         self.workers = self.index.workers
         self.published = Published(config.paths.output, self.index.store)
-        self.membership: Membership | None = None
-        self.states: ArticleStates | None = None
-        self.links: HiddenLinks | None = None
+        self.catalog: Catalog | None = None  # the select stage's state, from the first build on
         self.summaries: dict[str, FeedSummary] = {}  # feed path → what the index pages show of it
         self._site: tuple[list[FeedKey], SiteInfo] | None = None
         self._unmatched: list[Diagnostic] = []  # the last build's unmatched_filters
@@ -49,10 +44,15 @@ class Builder:
     def close(self) -> None:
         self.index.close()
 
+    @property
+    def membership(self) -> Membership:
+        assert self.catalog is not None, "before the first build"
+        return self.catalog.membership
+
     def build(self, now: datetime | None = None, paths: Iterable[str] | None = None,
               write: bool = True) -> BuildReport:
         """A full rescan (paths=None) or the given changed paths; renders only feeds whose items changed."""
-        if paths is None or self.membership is None:  # the whole folder: see feedd.collector
+        if paths is None or self.catalog is None:  # the whole folder: see feedd.collector
             with collector_paused():
                 return self._build(now, paths, write)
         return self._build(now, paths, write)
@@ -68,8 +68,11 @@ class Builder:
         # load
         changes = self.index.refresh(paths)
         # select
-        touched = self._update_membership(changes.ids, now, rescan=full)
-        assert self.membership is not None
+        if self.catalog is None:
+            self.catalog = Catalog(self.config, self.index, self.published.retained, now)
+            touched = self.catalog.everything()
+        else:
+            touched = self.catalog.update(changes.ids, now, rescan=full)
         self.index.store.save_slugs(self.membership.slugs.take_new())  # before any feed is published under one
         known = set(self.summaries) | (set(self.published.feeds) if full else set())
         vanished = known - {key.path for key in self.membership.keys()}
@@ -93,7 +96,7 @@ class Builder:
         if write:
             self.published.prepare(full)
         fingerprints: dict[str, Record | None] = {}
-        for batch in jobs.render(site, todo, self.index, self.links.of, self.workers):
+        for batch in jobs.render(site, todo, self.index, self.catalog.links.of, self.workers):
             files = self._collect(batch, fingerprints, report)
             if write:
                 self.published.write(files, fingerprints, report)
@@ -110,43 +113,17 @@ class Builder:
         return report
 
     # -- select ---------------------------------------------------------------------------------------
-    def _update_membership(self, ids: set[str], now: datetime, rescan: bool) -> set[FeedKey]:
-        """Move changed (and newly due) articles between feeds; returns the feeds to re-rank."""
-        winners = self.index.winners
-        if self.membership is None or self.states is None or self.links is None:
-            self.membership = Membership(self.config, now, Slugs(self.index.store.slugs()))
-            self.membership.add_all(winners.values())
-            self.states = ArticleStates(winners, now)
-            self.links = HiddenLinks(self.index, self.states)
-            for path, (name, since) in self.published.retained.items():
-                family, slug = feed_key(path)
-                self.membership.retain(self.membership.key(Family(family), slug), name, since)
-            return set(self.membership.members) | set(self.membership.keys())
-        membership, touched = self.membership, set()
-        membership.now = now
-        ids = ids | self.states.due(now)
-        membership.name_all(winners[i] for i in ids if i in winners)  # new names: in name order
-        for article_id in ids:
-            article = winners.get(article_id)
-            touched |= membership.add(article) if article is not None else membership.remove(article_id)
-            self.states.track(article_id, article, now)
-        for article_id in self.links.update(ids):  # linking to an article whose state changed
-            touched |= membership.add(winners[article_id])
-        if rescan:
-            touched |= membership.aged(now)
-        return touched
-
     def _jobs(self, keys: list[FeedKey], touched: set[FeedKey], site: SiteInfo, write: bool,
               report: BuildReport) -> list[jobs.Job]:
         """The feeds to render: those touched whose fingerprint is not the one published."""
-        assert self.membership is not None
+        assert self.catalog is not None
         todo = []
         for key in keys:
             path = key.path
             if key not in touched and path in self.summaries and path not in self.published.retry:
                 continue  # untouched, and published by this builder
             plan = self.membership.plan(key)
-            fingerprint = feed_fingerprint(site, plan, self._digest)
+            fingerprint = feed_fingerprint(site, plan, self.catalog.digest)
             if write and (shown := self.published.shown(plan.spec, fingerprint)) is not None:
                 self.summaries.setdefault(path, _summary(plan, shown))
                 report.unchanged += feed_files(path, plan.spec.settings.formats)
@@ -160,15 +137,8 @@ class Builder:
             return self.summaries[path].spec.name
         return self.published.feeds[path][2] if path in self.published.feeds else feed_key(path)[1]
 
-    def _digest(self, article: Article) -> str:
-        """Changes whenever anything a feed shows of the article changes: its files, and its related links."""
-        assert self.links is not None
-        hidden = self.links.of(article)
-        return self.index.digest(article) + ("|" + "|".join(hidden) if hidden else "")
-
     def _site_for(self, keys: list[FeedKey]) -> SiteInfo:
         if self._site is None or self._site[0] is not keys:  # Membership.keys() is kept until a feed comes or goes
-            assert self.membership is not None
             self._site = (keys, site_info(self.config, keys, self.membership.slugs.owners(Family.PROVIDERS)))
         return self._site[1]
 
@@ -205,23 +175,21 @@ class Builder:
             self.published.record_pages(listed)
 
     def _finish(self, report: BuildReport, changes: Changes, full: bool) -> None:
-        assert self.states is not None
-        counts = self.states.report()
+        assert self.catalog is not None
+        counts = self.catalog.states.report()
         counts["rejected"], counts["orphan_texts"] = self.index.counts()
         report.articles = counts
         report.changed = changes.changed | changes.removed
         everything = self.index.diagnostics() if full else self.index.diagnostics_of(changes)
         of_this_build = report.diagnostics  # render and write failures, a held build
-        assert self.membership is not None
-        # filter values no article has, and names that want the same slug
-        unmatched = unmatched_filters(self.config, self.membership) + self.membership.collisions()
+        unmatched = self.catalog.diagnostics()
         # listed like the files' diagnostics: all of them in a full build, else only those new since the last
         listed = unmatched if full else [d for d in unmatched if d not in self._unmatched]
         self._unmatched = unmatched
         report.diagnostics = everything + of_this_build + listed
         report.open_diagnostics = (self.index.open_count() + sum(d.level != "info" for d in of_this_build)
                                    + sum(d.level != "info" for d in unmatched))
-        report.next_embargo = self.states.next_embargo(self.index.winners)
+        report.next_embargo = self.catalog.states.next_embargo(self.index.winners)
 
 
 def _summary(plan: FeedPlan, shown: int | None = None) -> FeedSummary:
