@@ -30,7 +30,7 @@ class Parsed:
     body: str | None = None  # in transit only: the index moves bodies to SQLite
     title_key: str | None = None  # plain-text files: the key of their first line
     first_line: str = ""
-    diagnostics: list[Diagnostic] = field(default_factory=list)
+    diagnostics: list[Diagnostic] | tuple[Diagnostic, ...] = field(default_factory=list)  # a tuple once stored
     rejected: bool = False
     digest: str = ""  # of the stored record and body: set by the index
     claimed_id: str | None = None  # a rejected article's id, from its link (see fields.claimed_id)

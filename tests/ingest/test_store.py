@@ -321,7 +321,14 @@ def test_compact_records_keep_every_field_selection_uses():
     assert back.article == slim(article)
     assert back.article.published_at.utcoffset() == article.published_at.utcoffset()
     assert (back.signature, back.has_body, back.title_key, back.first_line, back.diagnostics, back.rejected,
-            back.digest) == ((1, 2, 3), True, "k", "F", parsed.diagnostics, True, "d")
+            back.digest) == ((1, 2, 3), True, "k", "F", tuple(parsed.diagnostics), True, "d")
+
+
+def test_compact_records_without_diagnostics_hold_no_container_of_their_own():
+    """Nearly every file has no diagnostics: an empty list each was 9 MB at 100k articles, and a third of the
+    objects the cycle collector walks after a restart loads the index."""
+    first, second = (from_record(rel, to_record(Parsed(rel, (1, 2, 3))), "d") for rel in ("a.txt", "b.txt"))
+    assert first.diagnostics == () and first.diagnostics is second.diagnostics
 
 
 def test_retained_feeds_survive_what_drops_the_record_of_published_feeds(tmp_path):
