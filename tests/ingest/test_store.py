@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
@@ -322,6 +323,24 @@ def test_compact_records_keep_every_field_selection_uses():
     assert back.article.published_at.utcoffset() == article.published_at.utcoffset()
     assert (back.signature, back.has_body, back.title_key, back.first_line, back.diagnostics, back.rejected,
             back.digest) == ((1, 2, 3), True, "k", "F", tuple(parsed.diagnostics), True, "d")
+
+
+def test_compact_records_share_what_many_articles_repeat():
+    """At 100k articles, a copy of the file name as the article's source and a category, a type, a heat and a
+    quality object per article were about 24 MB of the index in memory. Signs and NaN stay as written."""
+    def loaded(rel: str, heat: float) -> Article:
+        article = Article(id=f"urn:{rel}", source=rel, title="T", link=f"https://e.com/{rel}", heat=heat, quality=80.0,
+                          published_at=datetime(2024, 5, 1, tzinfo=UTC), category="news", type="article")
+        back = from_record(rel, to_record(Parsed(rel, (1, 2, 3), article)), "d").article
+        assert back is not None and back.source is rel
+        return back
+
+    first, second = loaded("a.txt", 12.0), loaded("b.txt", 12.0)
+    assert (first.heat, first.quality, first.category, first.type) == (12.0, 80.0, "news", "article")
+    for name in ("heat", "quality", "category", "type"):
+        assert getattr(first, name) is getattr(second, name)
+    assert math.copysign(1.0, loaded("c.txt", -0.0).heat) == -1.0
+    assert math.isnan(loaded("d.txt", math.nan).heat)
 
 
 def test_compact_records_without_diagnostics_hold_no_container_of_their_own():
