@@ -18,6 +18,7 @@ from cachetools import LRUCache
 from feedd.collector import collector_paused
 from feedd.config import Config
 from feedd.ingest.corpus import Entry, compare, list_files, rel_name, stat_entry
+from feedd.ingest.multimap import Multimap
 from feedd.ingest.parse import Parsed
 from feedd.ingest.problems import changed_diagnostics, folder_diagnostics
 from feedd.ingest.store import UNREADABLE, Store, Wanted, compare_with_index, parse_into
@@ -36,25 +37,6 @@ class Changes:
     removed: set[str] = field(default_factory=set)
     ids: set[str] = field(default_factory=set)
     keys: set[str] = field(default_factory=set)  # title keys whose full texts may now go to another article
-
-
-class Multimap(dict[str, tuple[str, ...]]):
-    """key → its values, as a tuple. Nearly every key has one value, and a one-element set costs several
-    times a tuple's memory, for every article."""
-
-    def add(self, key: str, value: str) -> None:
-        values = self.get(key, ())
-        if value not in values:
-            self[key] = (*values, value)
-
-    def discard(self, key: str, value: str) -> None:
-        values = self.get(key, ())
-        if value in values:
-            rest = tuple(v for v in values if v != value)
-            if rest:
-                self[key] = rest
-            else:
-                del self[key]
 
 
 class ArticleIndex:
