@@ -6,7 +6,6 @@ Later stages never see raw metadata: anything not in FIELDS (e.g. `secured`) is 
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, tzinfo
 from typing import Any
@@ -14,7 +13,7 @@ from urllib.parse import urlsplit
 
 from feedd.ingest.text import one_line, repair
 from feedd.ingest.yamlload import YamlBool, YamlFloat, YamlInt
-from feedd.models import Article, Diagnostic, Image, Provider, Related
+from feedd.models import Article, Diagnostic, Image, Provider, Related, url_urn
 from feedd.urls import URI_CHARS, clean_url, domain_url, only_non_ascii_encoded
 
 MAX_TOPICS = 50
@@ -173,9 +172,9 @@ def normalise_link(link: str) -> str:
 
 
 def article_id(link: str | None, rel: str) -> str:
-    """A stable, valid Atom id: from the normalised link, else from the file's relative path."""
-    name = "link:" + normalise_link(link) if link else "file:" + rel
-    return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, name)}"
+    """A stable, valid Atom id: from the normalised link, else from the file's relative path (uuid5 of the URL
+    namespace, as url_urn writes it)."""
+    return url_urn("link:" + normalise_link(link) if link else "file:" + rel)
 
 
 def _images(f: Fields, name: str, value: Any) -> tuple[Image, ...]:

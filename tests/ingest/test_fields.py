@@ -5,15 +5,18 @@ from __future__ import annotations
 import dataclasses
 import re
 import time
+import uuid
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from feedd.ingest import fields
 from feedd.ingest.fields import MAX_RELATED, MAX_TITLE, MAX_TOPICS, article_id, to_article
 from feedd.ingest.files import HANDLER
-from feedd.models import Article
+from feedd.models import Article, url_urn
 from tests.helpers import load_corpus, make_config
 
 REL = "dir/a.md"
@@ -517,3 +520,25 @@ def test_url_fast_path_agrees_with_the_full_check(monkeypatch, url):
     fast = check()
     monkeypatch.setattr(fields, "_PLAIN_URL", re.compile(r"(?!)"))
     assert fast == check()
+
+
+@given(st.text(alphabet=st.characters(blacklist_categories=("Cs",))))
+@settings(max_examples=300, deadline=None, derandomize=True, database=None)
+def test_url_urn_is_uuid5_of_the_url_namespace(name):
+    """Article ids are urn:uuid:<uuid5(NAMESPACE_URL, name)>; url_urn writes it without a UUID object (8-17 µs
+    against 3-7 µs, measured on the prototype). Any difference would change every id."""
+    assert url_urn(name) == f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, name)}"
+
+
+@pytest.mark.parametrize("name", ["", "link:wired.com/story/x", "file:a.md", "é#feeds/all", "東京" * 100])
+def test_url_urn_on_fixed_names(name):
+    assert url_urn(name) == f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, name)}"
+
+
+@pytest.mark.parametrize("link, rel", [("https://www.Example.com/a/?q=1#top", "x.md"), ("http://x.io:8080/ü", ""),
+                                       (None, "dir/ä b.md"), ("", "")])
+def test_article_ids_are_those_uuid5_gave(link, rel):
+    """Every id feedd writes or compares (an article's, a rejected file's claimed id, a related link's target,
+    a hidden related link) comes from article_id: the same ids as before, so no reader sees an item as new."""
+    name = "link:" + fields.normalise_link(link) if link else "file:" + rel
+    assert article_id(link, rel) == f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, name)}"
