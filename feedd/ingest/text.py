@@ -27,7 +27,6 @@ _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]
 # control characters fixes.remove_control_chars drops. Text with none of these, already NFC and not is_bad, is
 # returned unchanged by fix_text with _FTFY, so it can skip the (per-line, many-pass) call.
 _FTFY_OTHER = re.compile("[\r\u2028\u2029\x85" + "".join(re.escape(chr(c)) for c in sorted(CONTROL_CHARS)) + "]")
-_SPACE = re.compile(r"\s+")
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 
 
@@ -105,8 +104,10 @@ def looks_bad(text: str) -> bool:
 
 
 def one_line(value: str) -> str:
-    """Collapse runs of whitespace (titles and excerpts are one line in every reader)."""
-    return _SPACE.sub(" ", value).strip()
+    """Collapse runs of whitespace (titles and excerpts are one line in every reader). str.split() breaks on
+    exactly the characters re's \\s matches (str.isspace), so this is re.sub(r"\\s+", " ", value).strip(),
+    in half the time: it runs on every text field and paragraph a build reads."""
+    return " ".join(value.split())
 
 
 def match_key(value: str) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import ftfy
 import pytest
 from ftfy.badness import BADNESS_RE, is_bad
@@ -124,3 +126,17 @@ def test_looks_bad_agrees_with_ftfy_on_the_seeds(seeds_dir):
     texts += ["worldâ€™s", "Ã ", "x Ã ", "Ã", "ok Ã© ok", "ГўВЂВ\u2019x", "a" * 7 + "Ã ", "é" + " " * 20 + "Ã©"]
     assert [looks_bad(t) for t in texts] == [is_bad(t) for t in texts]
     assert any(is_bad(t) for t in texts) and not all(is_bad(t) for t in texts)
+
+
+@given(st.text(alphabet=st.sampled_from(["a", "é", " ", "\t", "\n", "\r", "\x0b", "\x0c", "\x1c", "\x1f", "\x85",
+                                         "\xa0", "\u1680", "\u2000", "\u200b", "\u2028", "\u202f", "\u3000", "\ufeff"]),
+               max_size=30))
+@settings(max_examples=500, deadline=None, derandomize=True, database=None)
+def test_one_line_collapses_exactly_what_re_whitespace_matches(value):
+    assert one_line(value) == re.sub(r"\s+", " ", value).strip()
+
+
+def test_one_line_agrees_with_re_on_every_whitespace_code_point():
+    spaces = [chr(c) for c in range(0x110000) if 0xD800 > c or c > 0xDFFF if re.fullmatch(r"\s", chr(c))]
+    assert spaces == [chr(c) for c in range(0x110000) if 0xD800 > c or c > 0xDFFF if chr(c).isspace()]
+    assert one_line("x" + "".join(spaces) + "y" + spaces[-1]) == "x y"
