@@ -542,3 +542,22 @@ def test_article_ids_are_those_uuid5_gave(link, rel):
     a hidden related link) comes from article_id: the same ids as before, so no reader sees an item as new."""
     name = "link:" + fields.normalise_link(link) if link else "file:" + rel
     assert article_id(link, rel) == f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, name)}"
+
+
+def test_short_text_fields_are_repaired_once_and_noted_every_time(monkeypatch):
+    """Topics, provider names, categories and types repeat in most files: each distinct short value is cleaned
+    once per process, and every article that has it still gets its notes."""
+    fields._cleaned.cache_clear()
+    calls = []
+    real = fields.repair
+    monkeypatch.setattr(fields, "repair", lambda value: calls.append(value) or real(value))
+    extra = "provider: {name: \"Caf\u00c3\u00a9 News\", domain: cafe.example}\ntopics: [AI, Robots]\n"
+    first = parse(extra=extra, category="news")
+    second = parse(extra=extra, category="news", title='"Another title"')
+    assert first[1] == second[1] and said(first[1], "info") == ["provider.name: repaired mojibake"]
+    assert second[0].provider.name == "Café News" and second[0].topics == ("AI", "Robots")
+    assert sorted(calls) == sorted(["A title", "Another title", "Caf\u00c3\u00a9 News", "cafe.example", "AI",
+                                    "Robots", "news"])
+    long = "x " * fields.SHORT
+    assert ok(title=f'"{long}"').title == ok(title=f'"{long}"').title == long.strip()
+    assert calls.count(long) == 2  # longer text (titles, excerpts) rarely repeats: not kept
