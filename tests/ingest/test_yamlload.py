@@ -144,3 +144,17 @@ def test_random_front_matter_reads_the_same(lines):
             load(text)
         return
     assert same(load(text), reference)
+
+
+def test_fast_path_checks_each_mapping_key_once(monkeypatch):
+    """Every article repeats the same keys (title, webUrl, provider...): whether YAML 1.1 reads a key as text is
+    decided once, not per file; values are still checked every time."""
+    checked = []
+    real = yamlload._plain_is_str
+    monkeypatch.setattr(yamlload, "_plain_is_str", lambda value: checked.append(value) or real(value))
+    monkeypatch.setattr(yamlload, "_KEYS", {})
+    text = 'title: "Robots"\ntype: article\ntopics: [AI]\n'
+    assert same(load(text), load_reference(text))
+    assert same(load(text), load_reference(text))
+    assert checked.count("title") == 1 and checked.count("type") == 1 and checked.count("article") == 2
+    assert same(load("type: no\n"), load_reference("type: no\n"))  # the value still read as YAML 1.1 reads it
