@@ -30,7 +30,8 @@ from feedd.ingest.store.records import UNREADABLE_RECORD, Row, from_record, full
 from feedd.models import Article
 
 log = logging.getLogger("feedd")
-SCHEMA = 5  # raise when parsing or the tables change: every index made before is then started over (not slugs)
+SCHEMA = 6  # raise when parsing, the tables or the records change: every index made before is then started over
+# (not slugs), and an older feedd meeting this one's state starts over too (6: full records as plain values)
 IN_MEMORY = ":memory:"
 UNREADABLE = (*UNREADABLE_RECORD, sqlite3.DatabaseError)
 SlugRow = tuple[str, str, str, str, str]  # family, name, slug, plain slug, spelling (feeds.slugs.Assignment)
@@ -253,14 +254,16 @@ def read_whole(db: sqlite3.Connection, article: Article, body_source: str | None
     own_body = body_source == article.source
     row = db.execute("SELECT full, body FROM files WHERE rel = ?" if own_body else
                      "SELECT full FROM files WHERE rel = ?", (article.source,)).fetchone()
-    whole = (full_article(row[0]) if row else None) or article
     body = None
     if own_body:
         body = row[1] or None if row else None
     elif body_source is not None:
         other = db.execute("SELECT body FROM files WHERE rel = ?", (body_source,)).fetchone()
         body = other[0] or None if other else None
-    return replace(whole, title_key=article.title_key, body=body)
+    whole = full_article(row[0], body) if row else None
+    if whole is None:
+        return replace(article, body=body)
+    return whole if whole.title_key == article.title_key else replace(whole, title_key=article.title_key)
 
 
 def signatures(path: str) -> dict[str, Signature | None]:

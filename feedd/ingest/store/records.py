@@ -3,7 +3,9 @@ rendering. The only pickle user.
 
 Selection needs a few fields of every article; rendering needs everything of the few it shows. Keeping the
 full records of a large folder in memory would not fit the memory budget, and unpickling nested objects would
-dominate a warm restart: slim records are plain tuples.
+dominate a warm restart: slim records are plain tuples. So are full records (each feed item a cold build renders
+is read back from one): pickling and unpickling the nested slotted dataclasses took twice as long. A change of
+either format raises database.SCHEMA, so no feedd ever reads a record of another shape.
 """
 
 from __future__ import annotations
@@ -13,12 +15,11 @@ import pickle
 import sys
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
 
 from feedd.ingest.corpus import Signature
 from feedd.ingest.fields import article_id
 from feedd.ingest.parse import Parsed
-from feedd.models import Article, Diagnostic, Provider
+from feedd.models import Article, Diagnostic, Image, Provider, Related
 
 UNREADABLE_RECORD = (pickle.UnpicklingError, AttributeError, TypeError, ValueError, EOFError)
 Row = tuple[str, bytes, str, bytes, str | None, tuple[str, ...]]  # rel, slim record, digest, full record, body,
@@ -87,16 +88,33 @@ def signature_of(blob: bytes) -> Signature | None:
     return pickle.loads(blob)[0]
 
 
-def full_article(blob: bytes) -> Article | None:
-    """The whole article from its full record (excerpt, images, related)."""
-    parsed: Any = pickle.loads(blob)
-    return parsed.article
+def _whole(a: Article | None) -> tuple | None:
+    """The whole article as plain values, for the full record: pickling and unpickling nested slotted dataclasses
+    took twice as long (each feed item a cold build renders is read back from it: 100k at 100k articles)."""
+    if a is None:
+        return None
+    return (a.id, a.source, a.title, a.link, a.published_at, a.published, a.excerpt, a.heat, a.quality, a.category,
+            a.type, None if a.provider is None else (a.provider.name, a.provider.domain, a.provider.logo), a.topics,
+            tuple((i.url, i.width, i.height) for i in a.images), tuple((r.title, r.link) for r in a.related),
+            a.title_key)
+
+
+def full_article(blob: bytes, body: str | None = None) -> Article | None:
+    """The whole article from its full record (excerpt, images, related), with this full text."""
+    _, a = pickle.loads(blob)
+    if a is None:
+        return None
+    (id_, source, title, link, moment, published, excerpt, heat, quality, category, type_, provider, topics, images,
+     related, key) = a
+    return Article(id_, source, title, link, moment, published, excerpt, heat, quality, category, type_,
+                   None if provider is None else Provider(*provider), topics, tuple(Image(*i) for i in images),
+                   tuple(Related(*r) for r in related), body, key)
 
 
 def to_row(parsed: Parsed) -> Row:
     """A parsed file as stored: the slim record for memory, the full one and the body for rendering."""
     body, parsed.body = parsed.body, None
-    full = pickle.dumps(parsed, protocol=pickle.HIGHEST_PROTOCOL)
+    full = pickle.dumps((parsed.signature, _whole(parsed.article)), protocol=pickle.HIGHEST_PROTOCOL)
     digest = hashlib.sha1(full).hexdigest()[:16]  # the signature in it covers the body
     targets: tuple[str, ...] = ()
     if parsed.article is not None:
