@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 import shutil
 from datetime import timedelta
 from pathlib import Path
@@ -210,6 +211,38 @@ def test_deleting_many_files_does_not_rescan_the_index_per_file(setup, monkeypat
     builder.build(NOW, paths={str(p) for p in paths})
     assert len(scans) <= 1  # at most one pass, not one per deleted file
     assert all(f"gone{n}.md" not in builder.index.files for n in range(50))
+
+
+def test_an_editors_temp_file_does_not_scan_the_index(setup):
+    """Saving by rename reports the temp file as gone; it was never indexed and holds no files, so finding that
+    out must not take a pass over every indexed path (50 ms of each edit at 100k articles). A folder that is gone
+    still takes its files with it."""
+    articles, tmp_path, builder = setup
+    (articles / "sub").mkdir()
+    inside = [write_article(articles / "sub", f"in{n}.md", title=f'"In {n}"') for n in range(3)]
+    builder.build(NOW, paths={str(p) for p in inside})
+    scans = []
+    files = builder.index.files
+    real_iter = type(files).__iter__
+
+    class Counting(dict):
+        def __iter__(self):
+            scans.append(1)
+            return real_iter(self)
+
+    builder.index.files = Counting(files)
+    seed = articles / "000_8e0c099ee215eaaa.txt"
+    for temp in (".000_8e0c099ee215eaaa.txt.swp", "000_8e0c099ee215eaaa.txt.edit", "gone-folder"):
+        (articles / temp).write_bytes(seed.read_bytes())
+        os.replace(articles / temp, seed)
+        builder.build(NOW, paths={str(articles / temp), str(seed)})
+    assert len(scans) <= 1  # at most the one pass that lists the folders of the index
+    for p in inside:
+        p.unlink()
+    (articles / "sub").rmdir()
+    builder.build(NOW, paths={str(articles / "sub")})
+    assert not any(rel.startswith("sub/") for rel in builder.index.files)
+    assert snapshot(tmp_path / "public") == full_build_of(articles, tmp_path, NOW)
 
 
 TOP3 = {"defaults": {"limit": 3, "content": "full"},
