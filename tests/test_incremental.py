@@ -403,3 +403,35 @@ def test_a_restart_keeps_the_same_winner_of_two_files_with_one_link(setup):
     finally:
         restarted.close()
     assert snapshot(tmp_path / "public") == full_build_of(articles, tmp_path, NOW)
+
+
+def test_a_warm_restart_knows_what_max_bytes_cut_without_rendering_again(seeds_dir: Path, tmp_path: Path,
+                                                                          monkeypatch):
+    """The record of what is published keeps how many items each feed shows. Without it, a restart rendered every
+    feed with a byte budget again only to learn that count, then found its files unchanged (at 100k articles with
+    config/feedd.yaml, issue 16: all 2,306 feeds, a warm restart of 31 s against 6.3-7.2 s without the budget)."""
+    for n in range(6):
+        write_article(seeds_dir, f"long{n}.md", title=f'"Long {n}"', topics="[Long]", excerpt='"' + "words " * 80 + '"',
+                      webUrl=f'"https://example.com/long{n}"', publishedDateTime=f"2021-01-2{n}T12:00:00Z")
+    config = make_config(seeds_dir, tmp_path / "public", defaults={"content": "full", "max_bytes": 4000})
+    first = Builder(config, workers=1)
+    try:
+        report = first.build(NOW)
+        plans = first.membership.plans
+        cut = [s.spec.path for s in report.summaries if s.count < len(plans[s.spec.key].items)]
+    finally:
+        first.close()
+    assert "feeds/all" in cut and "feeds/topics/long" in cut  # the budget does cut these feeds
+    jobs = importlib.import_module("feedd.feeds.jobs")
+    rendered, real = [], jobs.render_formats
+    monkeypatch.setattr(jobs, "render_formats", lambda site, spec, items: rendered.append(spec.path) or
+                        real(site, spec, items))
+    restarted = Builder(config, workers=1)
+    try:
+        again = restarted.build(NOW)
+    finally:
+        restarted.close()
+    assert rendered == []
+    assert (again.written, again.removed) == ([], [])
+    assert [(s.spec.path, s.count, s.updated) for s in again.summaries] == \
+        [(s.spec.path, s.count, s.updated) for s in report.summaries]
