@@ -48,6 +48,7 @@ class Published:
         self._gone = _markers(output)  # files published once and removed since: 410 Gone
         self.retry: set[str] = set()  # feeds whose last render or write failed
         self._stale_removed = False  # files left from before this record removed (a walk of the output folder)
+        self._listed: dict[str, tuple[FeedSummary, str]] = {}  # feed path → its summary and listing_line
 
     def shown(self, spec: FeedSpec, fingerprint: str) -> int | None:
         """How many items the feed shows when it is published as this fingerprint says and its files are all
@@ -138,8 +139,16 @@ class Published:
     def pages_fingerprint(self, site: SiteInfo, feeds: list[FeedSummary]) -> str:
         """Changes whenever index.html or feeds.opml would (cheaper than rendering them to compare): of what they
         show, not of each feed's own fingerprint, which changes with any byte of its items. So an edited title
-        renders neither page (at 100k articles index.html is 2.3 MB: rendering both took 0.5 s of each edit)."""
-        lines = [listed_site(site), *map(listing_line, feeds)]
+        renders neither page (at 100k articles index.html is 2.3 MB: rendering both took 0.5 s of each edit).
+        A feed's line is made again only when its summary is a new object: for the feeds the build rendered."""
+        lines, kept, listed = [listed_site(site)], self._listed, {}
+        for summary in feeds:
+            line = kept.get(summary.spec.path)
+            if line is None or line[0] is not summary:  # summaries are frozen: the same object says the same
+                line = (summary, listing_line(summary))
+            listed[summary.spec.path] = line
+            lines.append(line[1])
+        self._listed = listed
         return hashlib.sha1("\n".join(lines).encode()).hexdigest()
 
     def pages_are_current(self, fingerprint: str) -> bool:
