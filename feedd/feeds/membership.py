@@ -12,9 +12,10 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from feedd.config import Config
-from feedd.feeds.ranking import rank, sort_key
+from feedd.feeds.ranking import sort_key
 from feedd.feeds.selection import matches, memberships, spec_for
 from feedd.feeds.slugs import Slugs
+from feedd.feeds.trending import TrendingKeys
 from feedd.models import Article, Diagnostic, Family, FeedKey, FeedPlan, FeedSpec
 
 _KEPT_KEYS = {sort: sort_key(sort, datetime.min, timedelta()) for sort in ("date", "heat")}  # neither depends on now
@@ -37,6 +38,7 @@ class Membership:
         # sort → article id → its sort key, for the sorts some feed uses (a large map: only those used)
         sorts = {config.defaults.sort} | {feed.sort for feed in config.feeds if feed.sort}
         self.keys_by: dict[str, dict[str, tuple]] = {sort: {} for sort in _KEPT_KEYS if sort in sorts}
+        self.trending = TrendingKeys(config)  # the members' keys for trending feeds, which do not depend on now
         self.dirty: dict[FeedKey, set[str]] = defaultdict(set)  # articles changed in a feed since its plan
         self.plans: dict[FeedKey, FeedPlan] = {}  # the last plan of each feed
         self._configured = {feed.name: i for i, feed in enumerate(config.feeds)}
@@ -73,6 +75,7 @@ class Membership:
             flat += (key, name)
         if places:
             self.placed[article.id] = tuple(flat)
+            self.trending.keep(article, flat)
             for sort, keys in self.keys_by.items():
                 keys[article.id] = _KEPT_KEYS[sort](article)
         for key in touched:
@@ -99,6 +102,7 @@ class Membership:
         members, names, placed, interned, config, now, slugs = \
             self.members, self.names, self.placed, self._keys, self.config, self.now, self.slugs
         sort_keys = [(keys, _KEPT_KEYS[sort]) for sort, keys in self.keys_by.items()]
+        trending = self.trending if self.trending.keys else None
         missed: list[tuple[Family, str]] = []
         slugs.collecting = missed  # memberships() notes names without slugs instead of giving them one
         try:
@@ -121,6 +125,8 @@ class Membership:
                     flat += (key, name)
                 if flat:
                     placed[article.id] = tuple(flat)
+                    if trending is not None:
+                        trending.keep(article, flat)
                     for keys, key_of in sort_keys:
                         keys[article.id] = key_of(article)
         finally:
@@ -172,6 +178,7 @@ class Membership:
                 self.dirty[key].add(article_id)
         for keys in self.keys_by.values():
             keys.pop(article_id, None)
+        self.trending.drop(article_id)
         self._recheck(touched)
         return touched
 
@@ -216,8 +223,8 @@ class Membership:
 
     def _rank(self, spec: FeedSpec, members: dict[str, Article]) -> list[Article]:
         keys = self.keys_by.get(spec.settings.sort)
-        if keys is None:  # trending: depends on now
-            return rank(members.values(), spec.settings.sort, self.now, spec.settings.limit, spec.settings.half_life)
+        if keys is None:  # trending: depends on now, its order key does not
+            return self.trending.top(spec, members, self.now)
         ids = heapq.nsmallest(spec.settings.limit, members, key=keys.__getitem__)
         return [members[i] for i in ids]
 

@@ -10,6 +10,7 @@ import pytest
 
 from feedd.config import validate_config
 from feedd.feeds.membership import Membership
+from feedd.feeds.ranking import rank
 from feedd.feeds.slugs import Slugs
 from feedd.models import Family, FeedKey
 from tests.feeds.test_selection import SCMP, WIRED, art
@@ -154,10 +155,10 @@ def test_a_change_that_cannot_reach_the_shown_items_keeps_the_last_plan(monkeypa
     assert feeds.plan(all_).total == 7
 
 
-@pytest.mark.parametrize("sort", ["date", "heat"])
+@pytest.mark.parametrize("sort", ["date", "heat", "trending"])
 def test_incremental_plans_equal_a_full_ranking_after_any_edits(sort: str):
-    """plan() after edits (reusing the last plan, or re-ranking from its items and the changed ones) must give
-    exactly what ranking every member from scratch gives."""
+    """plan() after edits (reusing the last plan, re-ranking from its items and the changed ones, or from the
+    trending candidates) must give exactly what ranking every member from scratch gives."""
     config = validate_config({"defaults": {"limit": 4, "sort": sort},
                               "feeds": [{"name": "three", "limit": 3, "filter": {"topics": ["A", "B"]}}]})
     rng = random.Random(f"membership-{sort}")
@@ -188,8 +189,15 @@ def test_incremental_plans_equal_a_full_ranking_after_any_edits(sort: str):
         assert feeds.keys() == reference.keys(), step
         for key in rng.sample(feeds.keys(), k=min(3, len(feeds.keys()))):  # some feeds skip a few edits
             assert feeds.plan(key) == reference.plan(key), (step, key)
+            assert list(feeds.plan(key).items) == ranked(reference, key), (step, key)
     for key in feeds.keys():
         assert feeds.plan(key) == reference.plan(key), key
+
+
+def ranked(feeds: Membership, key: FeedKey) -> list:
+    """Every member of the feed ranked from scratch (ranking.rank)."""
+    s = feeds.plan(key).spec.settings
+    return rank(list(feeds.members.get(key, {}).values()), s.sort, feeds.now, s.limit, s.half_life)
 
 
 def test_rerank_from_the_shown_items_is_a_full_ranking_of_the_candidates():
