@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import heapq
 import importlib
 import shutil
 from datetime import timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -487,22 +489,28 @@ def test_an_edit_lists_again_only_the_feeds_it_rendered(setup, monkeypatch):
 def test_an_edit_scores_only_the_trending_candidates(seeds_dir: Path, tmp_path: Path, monkeypatch):
     """A trending feed is ranked at each build's `now`; an edit scored every member of it (on the perf-research
     prototype, at 100k articles with config/feedd.yaml, whose `trending` feed holds every article: 9.16 s over
-    20 edits, 1.7M scores). The seeds are years old: their scores underflow, and they are never candidates."""
+    20 edits, 1.7M scores), then searched all of them for the best by the free key (20-70 ms of each edit). The
+    seeds are years old: their scores underflow, and they are never candidates."""
     for n in range(100):
         when = f"2026-11-{n % 20 + 1:02d}T{n % 24:02d}:00:00Z"
         write_article(seeds_dir, f"t{n:03d}.md", title=f'"Trend {n}"', heat=str(n % 37 + 1),
                       webUrl=f'"https://example.com/t{n}"', publishedDateTime=when)
     config = make_config(seeds_dir, tmp_path / "public", feeds=[{"name": "trending", "sort": "trending", "limit": 5}])
     builder = Builder(config, workers=1)
-    ranking = importlib.import_module("feedd.feeds.ranking")
+    ranking, trending = importlib.import_module("feedd.feeds.ranking"), importlib.import_module("feedd.feeds.trending")
     try:
         builder.build(NOW)
         scored, real = [], ranking.trending
         monkeypatch.setattr(ranking, "trending", lambda a, now, hl: scored.append(a.id) or real(a, now, hl))
+        searched, nsmallest = [], heapq.nsmallest  # how many ids or articles each heap search looks at
+        for module in (ranking, trending):
+            monkeypatch.setattr(module, "heapq", SimpleNamespace(
+                nsmallest=lambda n, ids, key=None: searched.append(len(ids)) or nsmallest(n, ids, key=key)))
         edited = write_article(seeds_dir, "t007.md", title='"Trend 7, edited"', heat="8",
                                webUrl='"https://example.com/t7"', publishedDateTime="2026-11-08T07:00:00Z")
         builder.build(NOW + timedelta(hours=1), paths={str(edited)})
         assert 0 < len(scored) < 40
+        assert searched and max(searched) <= 11  # the 10 best kept by the free key, and the edited article
     finally:
         builder.close()
     monkeypatch.setattr(ranking, "trending", real)

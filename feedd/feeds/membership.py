@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from feedd.config import Config
-from feedd.feeds.ranking import sort_key
+from feedd.feeds.ranking import rerank, sort_key
 from feedd.feeds.selection import matches, memberships, spec_for
 from feedd.feeds.slugs import Slugs
 from feedd.feeds.trending import TrendingKeys
@@ -221,10 +221,10 @@ class Membership:
             logo = next((a.provider.logo for a in items if a.provider and a.provider.logo), None)
         return spec_for(self.config, key, self.names.get(key, Counter()), logo, self.retained.get(key))
 
-    def _rank(self, spec: FeedSpec, members: dict[str, Article]) -> list[Article]:
+    def _rank(self, key: FeedKey, spec: FeedSpec, members: dict[str, Article], changed: set[str]) -> list[Article]:
         keys = self.keys_by.get(spec.settings.sort)
         if keys is None:  # trending: depends on now, its order key does not
-            return self.trending.top(spec, members, self.now)
+            return self.trending.top(key, spec, members, changed, self.now)
         ids = heapq.nsmallest(spec.settings.limit, members, key=keys.__getitem__)
         return [members[i] for i in ids]
 
@@ -244,28 +244,9 @@ class Membership:
                    for i in changed) and self.spec(key, previous.items) == previous.spec:
                 self.plans[key] = previous = FeedPlan(previous.spec, previous.items, len(members))
                 return previous
-            ids = self._rerank(previous, changed, members, keys)
+            ids = rerank([a.id for a in previous.items], previous.spec.settings.limit, changed, members, keys)
         spec = self.spec(key)
-        items = tuple(members[i] for i in ids) if ids is not None else tuple(self._rank(spec, members))
+        items = tuple(members[i] for i in ids) if ids is not None else tuple(self._rank(key, spec, members, changed))
         spec = self.spec(key, items) if key[0] is Family.PROVIDERS else spec
         self.plans[key] = plan = FeedPlan(spec, items, len(members))
         return plan
-
-    @staticmethod
-    def _rerank(previous: FeedPlan, changed: set[str], members: dict[str, Article],
-                keys: dict[str, tuple]) -> list[str] | None:
-        """The new top items from the last ones and the changed articles alone, when that is sure to be right;
-        None when the whole feed must be ranked (an edited title in `all` would re-rank every article).
-
-        Articles that did not change and were not shown all rank below every unchanged shown one, at
-        `ceiling` or lower. So when at least `limit` candidates rank at `ceiling` or higher, none of them is
-        needed."""
-        limit = previous.spec.settings.limit
-        kept = [a.id for a in previous.items if a.id not in changed]
-        if limit is None or len(previous.items) < limit or not kept:
-            return None
-        ceiling = max(keys[i] for i in kept)
-        fresh = [i for i in changed if i in members]
-        if len(kept) + sum(keys[i] <= ceiling for i in fresh) < limit:
-            return None
-        return heapq.nsmallest(limit, kept + fresh, key=keys.__getitem__)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Container, Iterable, Mapping
 from datetime import datetime, timedelta
 
 from feedd.models import Article
@@ -57,13 +57,15 @@ def trending_order_key(article: Article, half_life: timedelta) -> float:
 
 
 def top_trending(members: Mapping[str, Article], order_keys: Mapping[str, float], now: datetime, limit: int,
-                 half_life: timedelta) -> list[Article]:
+                 half_life: timedelta, best: list[str] | None = None) -> list[Article]:
     """rank(members.values(), "trending", now, limit, half_life), from each member's trending_order_key: only the
-    few candidates are scored at `now`, not every member. Members must be visible (published_at <= now), as
+    few candidates are scored at `now`, not every member. `best`: the ids of the 2 × limit members with the
+    smallest order keys, in order, when the caller keeps them. Members must be visible (published_at <= now), as
     feeds hold them."""
     if len(members) <= limit:
         return rank(members.values(), "trending", now, limit, half_life)
-    best = heapq.nsmallest(2 * limit, members, key=order_keys.__getitem__)
+    if best is None:
+        best = heapq.nsmallest(2 * limit, members, key=order_keys.__getitem__)
     ceiling = order_keys[best[limit - 1]] + MARGIN
     if not (math.isfinite(order_keys[best[0]]) and math.isfinite(ceiling)) or \
             min(trending(members[i], now, half_life) for i in best[:limit]) < NORMAL:
@@ -71,3 +73,21 @@ def top_trending(members: Mapping[str, Article], order_keys: Mapping[str, float]
     if order_keys[best[-1]] <= ceiling:  # more candidates than that: look at every member
         best = [i for i in members if order_keys[i] <= ceiling]
     return rank([members[i] for i in best if order_keys[i] <= ceiling], "trending", now, limit, half_life)
+
+
+def rerank(previous: list[str], limit: int, changed: set[str], members: Container[str],
+           keys: Mapping[str, tuple] | Mapping[str, float]) -> list[str] | None:
+    """The new `limit` best ids (smallest keys) from the last ones and the changed articles alone, when that is
+    sure to be right; None when every member must be ranked (an edited title in `all` would re-rank them all).
+
+    Articles that did not change and were not among the last best all rank below every unchanged one that was,
+    at `ceiling` or lower. So when at least `limit` candidates rank at `ceiling` or higher, none of them is
+    needed."""
+    kept = [i for i in previous if i not in changed]
+    if len(previous) < limit or not kept:
+        return None
+    ceiling = max(keys[i] for i in kept)
+    fresh = [i for i in changed if i in members]
+    if len(kept) + sum(keys[i] <= ceiling for i in fresh) < limit:
+        return None
+    return heapq.nsmallest(limit, kept + fresh, key=keys.__getitem__)

@@ -5,16 +5,18 @@ kept as articles come and go, so that ranking such a feed at a build's `now` sco
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from feedd.config import Config
-from feedd.feeds.ranking import rank, top_trending, trending_order_key
+from feedd.feeds.ranking import rank, rerank, top_trending, trending_order_key
 from feedd.models import Article, Family, FeedKey, FeedSpec
 
 
 class TrendingKeys:
-    """Article id → its trending_order_key, per half-life of a trending feed, for the articles in such a feed."""
+    """Article id → its trending_order_key, per half-life of a trending feed, for the articles in such a feed;
+    and each such feed's 2 × limit best ids by that key, kept between builds as plans are for date and heat."""
 
     def __init__(self, config: Config) -> None:
         d = config.defaults
@@ -23,6 +25,7 @@ class TrendingKeys:
         self._default = d.half_life if d.sort == "trending" else None  # `all` and the families: every article
         half_lives = {*self._configured.values(), self._default} - {None}
         self.keys: dict[timedelta, dict[str, float]] = {half_life: {} for half_life in half_lives}
+        self._best: dict[FeedKey, list[str]] = {}
 
     def keep(self, article: Article, placed: Sequence) -> None:
         """Keep the article's key for the half-life of each trending feed it is in; `placed`: its feeds, flat as
@@ -39,10 +42,18 @@ class TrendingKeys:
         for keys in self.keys.values():
             keys.pop(article_id, None)
 
-    def top(self, spec: FeedSpec, members: dict[str, Article], now: datetime) -> list[Article]:
-        """The feed's items at `now`, as rank() would give them."""
+    def top(self, key: FeedKey, spec: FeedSpec, members: dict[str, Article], changed: set[str],
+            now: datetime) -> list[Article]:
+        """The feed's items at `now`, as rank() would give them; `changed`: the articles that joined, left or
+        changed in the feed since it was last ranked. Its best ids by the key are updated from those alone when
+        that is sure to be right (about 2 × limit ids looked at, not a heap search of every member)."""
         s = spec.settings
         order = self.keys.get(s.half_life)
         if order is None:
             return rank(members.values(), s.sort, now, s.limit, s.half_life)
-        return top_trending(members, order, now, s.limit, s.half_life)
+        count, best = 2 * s.limit, self._best.get(key)
+        best = rerank(best, count, changed, members, order) if best is not None else None
+        if best is None:
+            best = heapq.nsmallest(count, members, key=order.__getitem__)
+        self._best[key] = best
+        return top_trending(members, order, now, s.limit, s.half_life, best)

@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 
 from feedd.config import validate_config
+from feedd.feeds import ranking
 from feedd.feeds.membership import Membership
 from feedd.feeds.ranking import rank
 from feedd.feeds.slugs import Slugs
@@ -201,7 +202,8 @@ def ranked(feeds: Membership, key: FeedKey) -> list:
 
 
 def test_rerank_from_the_shown_items_is_a_full_ranking_of_the_candidates():
-    """_rerank alone: when it answers, the answer is the top of every member; when it cannot be sure, None."""
+    """ranking.rerank alone: when it answers, the answer is the top of every member; when it cannot be sure,
+    None."""
     config = validate_config({"defaults": {"limit": 3, "sort": "heat"}})
     feeds = Membership(config, NOW)
     feeds.add_all([art(f"h{i}", heat=float(10 - i)) for i in range(6)])  # h0 hottest
@@ -215,7 +217,7 @@ def test_rerank_from_the_shown_items_is_a_full_ranking_of_the_candidates():
             feeds.add(article)
         changed = {a.id for a in edits}
         feeds.dirty.pop(all_, None)
-        return Membership._rerank(previous, changed, members, keys)
+        return ranking.rerank([a.id for a in previous.items], 3, changed, members, keys)
 
     assert rerank(art("h4", heat=50.0)) == ["urn:h4", "urn:h0", "urn:h1"]  # from below to the top
     assert rerank(art("h4", heat=6.0)) == ["urn:h0", "urn:h1", "urn:h2"]  # back below: shown items stand
