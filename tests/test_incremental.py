@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import heapq
 import importlib
 import os
 import shutil
 from datetime import timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -436,3 +438,115 @@ def test_a_restart_keeps_the_same_winner_of_two_files_with_one_link(setup):
     finally:
         restarted.close()
     assert snapshot(tmp_path / "public") == full_build_of(articles, tmp_path, NOW)
+
+
+def test_a_warm_restart_knows_what_max_bytes_cut_without_rendering_again(seeds_dir: Path, tmp_path: Path,
+                                                                          monkeypatch):
+    """The record of what is published keeps how many items each feed shows. Without it, a restart rendered every
+    feed with a byte budget again only to learn that count, then found its files unchanged (at 100k articles with
+    config/feedd.yaml, issue 16: all 2,306 feeds, a warm restart of 31 s against 6.3-7.2 s without the budget)."""
+    for n in range(6):
+        write_article(seeds_dir, f"long{n}.md", title=f'"Long {n}"', topics="[Long]", excerpt='"' + "words " * 80 + '"',
+                      webUrl=f'"https://example.com/long{n}"', publishedDateTime=f"2021-01-2{n}T12:00:00Z")
+    config = make_config(seeds_dir, tmp_path / "public", defaults={"content": "full", "max_bytes": 4000})
+    first = Builder(config, workers=1)
+    try:
+        report = first.build(NOW)
+        plans = first.membership.plans
+        cut = [s.spec.path for s in report.summaries if s.count < len(plans[s.spec.key].items)]
+    finally:
+        first.close()
+    assert "feeds/all" in cut and "feeds/topics/long" in cut  # the budget does cut these feeds
+    jobs = importlib.import_module("feedd.feeds.jobs")
+    rendered, real = [], jobs.render_formats
+    monkeypatch.setattr(jobs, "render_formats", lambda site, spec, items: rendered.append(spec.path) or
+                        real(site, spec, items))
+    restarted = Builder(config, workers=1)
+    try:
+        again = restarted.build(NOW)
+    finally:
+        restarted.close()
+    assert rendered == []
+    assert (again.written, again.removed) == ([], [])
+    assert [(s.spec.path, s.count, s.updated) for s in again.summaries] == \
+        [(s.spec.path, s.count, s.updated) for s in report.summaries]
+
+
+def test_an_edit_renders_the_index_pages_only_when_what_they_list_changes(setup, monkeypatch):
+    """The pages list each feed's name, title, formats, item count and last update: an edited title changes none
+    of them, so neither page is rendered (at 100k articles index.html is 2.3 MB: on the perf-research
+    prototype, 20 edits spent 8.9 s in render_index and 1.2 s in render_opml)."""
+    articles, tmp_path, builder = setup
+    rendered = []
+    pipeline = importlib.import_module("feedd.pipeline")
+    for name in ("render_index", "render_opml"):
+        real = getattr(pipeline, name)
+        monkeypatch.setattr(pipeline, name, lambda site, feeds, real=real: rendered.append(1) or real(site, feeds))
+    seed = articles / "000_8e0c099ee215eaaa.txt"
+    text = seed.read_text(encoding="utf-8")
+    seed.write_text(text.replace('\ntitle: "', '\ntitle: "Edited: ', 1), encoding="utf-8")
+    report = builder.build(NOW, paths={str(seed)})
+    assert "feeds/all.rss" in report.written
+    assert rendered == []
+    assert snapshot(tmp_path / "public") == full_build_of(articles, tmp_path, NOW)
+    rendered.clear()  # (the reference build renders them too)
+    new = write_article(articles, "new.md", title='"Robots arrive"', topics="[Robots]", heat="150")
+    builder.build(NOW, paths={str(new)})
+    assert len(rendered) == 2  # a new feed and new counts
+    assert snapshot(tmp_path / "public") == full_build_of(articles, tmp_path, NOW)
+
+
+def test_an_edit_lists_again_only_the_feeds_it_rendered(setup, monkeypatch):
+    """The pages fingerprint made a line for every feed on every build (a repr with a datetime each): on the
+    perf-research prototype, 15-20 ms of each edit at 100k articles (2,306 feeds). A feed's line is kept while its
+    summary is the same object, as it is for every feed the build did not render."""
+    articles, tmp_path, builder = setup
+    builder.build(NOW, paths={str(write_article(articles, "other.md", title='"Elsewhere"', topics="[Elsewhere]"))})
+    published, jobs = importlib.import_module("feedd.publish.published"), importlib.import_module("feedd.feeds.jobs")
+    listed, rendered = [], []
+    real_line, real_render = published.listing_line, jobs.render_formats
+    monkeypatch.setattr(published, "listing_line", lambda s: listed.append(s.spec.path) or real_line(s))
+    monkeypatch.setattr(jobs, "render_formats", lambda site, spec, items: rendered.append(spec.path) or
+                        real_render(site, spec, items))
+    seed = articles / "000_8e0c099ee215eaaa.txt"
+    seed.write_text(seed.read_text(encoding="utf-8").replace('\ntitle: "', '\ntitle: "Edited: ', 1), encoding="utf-8")
+    report = builder.build(NOW, paths={str(seed)})
+    assert "feeds/all" in rendered and sorted(listed) == sorted(rendered)
+    assert len(listed) < len(report.summaries)
+    listed.clear()
+    assert builder.build(NOW, paths=set()).written == []
+    assert listed == []
+    assert snapshot(tmp_path / "public") == full_build_of(articles, tmp_path, NOW)
+
+
+def test_an_edit_scores_only_the_trending_candidates(seeds_dir: Path, tmp_path: Path, monkeypatch):
+    """A trending feed is ranked at each build's `now`; an edit scored every member of it (on the perf-research
+    prototype, at 100k articles with config/feedd.yaml, whose `trending` feed holds every article: 9.16 s over
+    20 edits, 1.7M scores), then searched all of them for the best by the free key (20-70 ms of each edit). The
+    seeds are years old: their scores underflow, and they are never candidates."""
+    for n in range(100):
+        when = f"2026-11-{n % 20 + 1:02d}T{n % 24:02d}:00:00Z"
+        write_article(seeds_dir, f"t{n:03d}.md", title=f'"Trend {n}"', heat=str(n % 37 + 1),
+                      webUrl=f'"https://example.com/t{n}"', publishedDateTime=when)
+    config = make_config(seeds_dir, tmp_path / "public", feeds=[{"name": "trending", "sort": "trending", "limit": 5}])
+    builder = Builder(config, workers=1)
+    ranking, trending = importlib.import_module("feedd.feeds.ranking"), importlib.import_module("feedd.feeds.trending")
+    try:
+        builder.build(NOW)
+        scored, real = [], ranking.trending
+        monkeypatch.setattr(ranking, "trending", lambda a, now, hl: scored.append(a.id) or real(a, now, hl))
+        searched, nsmallest = [], heapq.nsmallest  # how many ids or articles each heap search looks at
+        for module in (ranking, trending):
+            monkeypatch.setattr(module, "heapq", SimpleNamespace(
+                nsmallest=lambda n, ids, key=None: searched.append(len(ids)) or nsmallest(n, ids, key=key)))
+        edited = write_article(seeds_dir, "t007.md", title='"Trend 7, edited"', heat="8",
+                               webUrl='"https://example.com/t7"', publishedDateTime="2026-11-08T07:00:00Z")
+        builder.build(NOW + timedelta(hours=1), paths={str(edited)})
+        assert 0 < len(scored) < 40
+        assert searched and max(searched) <= 11  # the 10 best kept by the free key, and the edited article
+    finally:
+        builder.close()
+    monkeypatch.setattr(ranking, "trending", real)
+    paths = config.paths.model_copy(update={"output": tmp_path / "reference", "state": tmp_path / "reference-state"})
+    build(config.model_copy(update={"paths": paths}), now=NOW + timedelta(hours=1))
+    assert snapshot(tmp_path / "public") == snapshot(tmp_path / "reference")

@@ -12,9 +12,10 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from feedd.config import Config
-from feedd.feeds.ranking import rank, sort_key
+from feedd.feeds.ranking import rerank, sort_key
 from feedd.feeds.selection import matches, memberships, spec_for
 from feedd.feeds.slugs import Slugs
+from feedd.feeds.trending import TrendingKeys
 from feedd.models import Article, Diagnostic, Family, FeedKey, FeedPlan, FeedSpec
 
 _KEPT_KEYS = {sort: sort_key(sort, datetime.min, timedelta()) for sort in ("date", "heat")}  # neither depends on now
@@ -37,6 +38,7 @@ class Membership:
         # sort → article id → its sort key, for the sorts some feed uses (a large map: only those used)
         sorts = {config.defaults.sort} | {feed.sort for feed in config.feeds if feed.sort}
         self.keys_by: dict[str, dict[str, tuple]] = {sort: {} for sort in _KEPT_KEYS if sort in sorts}
+        self.trending = TrendingKeys(config)  # the members' keys for trending feeds, which do not depend on now
         self.dirty: dict[FeedKey, set[str]] = defaultdict(set)  # articles changed in a feed since its plan
         self.plans: dict[FeedKey, FeedPlan] = {}  # the last plan of each feed
         self._configured = {feed.name: i for i, feed in enumerate(config.feeds)}
@@ -73,6 +75,7 @@ class Membership:
             flat += (key, name)
         if places:
             self.placed[article.id] = tuple(flat)
+            self.trending.keep(article, flat)
             for sort, keys in self.keys_by.items():
                 keys[article.id] = _KEPT_KEYS[sort](article)
         for key in touched:
@@ -99,6 +102,7 @@ class Membership:
         members, names, placed, interned, config, now, slugs = \
             self.members, self.names, self.placed, self._keys, self.config, self.now, self.slugs
         sort_keys = [(keys, _KEPT_KEYS[sort]) for sort, keys in self.keys_by.items()]
+        trending = self.trending if self.trending.keys else None
         missed: list[tuple[Family, str]] = []
         slugs.collecting = missed  # memberships() notes names without slugs instead of giving them one
         try:
@@ -121,6 +125,8 @@ class Membership:
                     flat += (key, name)
                 if flat:
                     placed[article.id] = tuple(flat)
+                    if trending is not None:
+                        trending.keep(article, flat)
                     for keys, key_of in sort_keys:
                         keys[article.id] = key_of(article)
         finally:
@@ -172,6 +178,7 @@ class Membership:
                 self.dirty[key].add(article_id)
         for keys in self.keys_by.values():
             keys.pop(article_id, None)
+        self.trending.drop(article_id)
         self._recheck(touched)
         return touched
 
@@ -214,10 +221,10 @@ class Membership:
             logo = next((a.provider.logo for a in items if a.provider and a.provider.logo), None)
         return spec_for(self.config, key, self.names.get(key, Counter()), logo, self.retained.get(key))
 
-    def _rank(self, spec: FeedSpec, members: dict[str, Article]) -> list[Article]:
+    def _rank(self, key: FeedKey, spec: FeedSpec, members: dict[str, Article], changed: set[str]) -> list[Article]:
         keys = self.keys_by.get(spec.settings.sort)
-        if keys is None:  # trending: depends on now
-            return rank(members.values(), spec.settings.sort, self.now, spec.settings.limit, spec.settings.half_life)
+        if keys is None:  # trending: depends on now, its order key does not
+            return self.trending.top(key, spec, members, changed, self.now)
         ids = heapq.nsmallest(spec.settings.limit, members, key=keys.__getitem__)
         return [members[i] for i in ids]
 
@@ -237,28 +244,9 @@ class Membership:
                    for i in changed) and self.spec(key, previous.items) == previous.spec:
                 self.plans[key] = previous = FeedPlan(previous.spec, previous.items, len(members))
                 return previous
-            ids = self._rerank(previous, changed, members, keys)
+            ids = rerank([a.id for a in previous.items], previous.spec.settings.limit, changed, members, keys)
         spec = self.spec(key)
-        items = tuple(members[i] for i in ids) if ids is not None else tuple(self._rank(spec, members))
+        items = tuple(members[i] for i in ids) if ids is not None else tuple(self._rank(key, spec, members, changed))
         spec = self.spec(key, items) if key[0] is Family.PROVIDERS else spec
         self.plans[key] = plan = FeedPlan(spec, items, len(members))
         return plan
-
-    @staticmethod
-    def _rerank(previous: FeedPlan, changed: set[str], members: dict[str, Article],
-                keys: dict[str, tuple]) -> list[str] | None:
-        """The new top items from the last ones and the changed articles alone, when that is sure to be right;
-        None when the whole feed must be ranked (an edited title in `all` would re-rank every article).
-
-        Articles that did not change and were not shown all rank below every unchanged shown one, at
-        `ceiling` or lower. So when at least `limit` candidates rank at `ceiling` or higher, none of them is
-        needed."""
-        limit = previous.spec.settings.limit
-        kept = [a.id for a in previous.items if a.id not in changed]
-        if limit is None or len(previous.items) < limit or not kept:
-            return None
-        ceiling = max(keys[i] for i in kept)
-        fresh = [i for i in changed if i in members]
-        if len(kept) + sum(keys[i] <= ceiling for i in fresh) < limit:
-            return None
-        return heapq.nsmallest(limit, kept + fresh, key=keys.__getitem__)

@@ -101,6 +101,20 @@ def render_preview(site: SiteInfo, summary: FeedSummary, items: Sequence[Article
                    home=_relative(INDEX, page))
 
 
+def listed_site(site: SiteInfo) -> str:
+    """All index.html and feeds.opml show of the site (the OPML's absolute URLs start with base_url)."""
+    return repr((site.title, site.base_url, site.description, site.language, site.author))
+
+
+def listing_line(summary: FeedSummary) -> str:
+    """All index.html and feeds.opml show of one feed: its family (the group), path (the links), name and
+    title, formats, item count, last update and whether it is kept published, empty. Nothing of its items
+    but how many and how new: an edited title or text changes neither page."""
+    spec = summary.spec
+    return repr((spec.family.value, spec.path, spec.name, spec.title, spec.settings.formats, summary.count,
+                 summary.updated, spec.retained_since))
+
+
 def render_opml(site: SiteInfo, feeds: Sequence[FeedSummary]) -> bytes:
     """OPML 2.0: every feed's RSS (else first format), grouped by family, absolute xmlUrl."""
     opml = ET.Element("opml", version="2.0")

@@ -9,7 +9,9 @@ from datetime import timedelta
 import pytest
 
 from feedd.config import validate_config
+from feedd.feeds import ranking
 from feedd.feeds.membership import Membership
+from feedd.feeds.ranking import rank
 from feedd.feeds.slugs import Slugs
 from feedd.models import Family, FeedKey
 from tests.feeds.test_selection import SCMP, WIRED, art
@@ -154,10 +156,10 @@ def test_a_change_that_cannot_reach_the_shown_items_keeps_the_last_plan(monkeypa
     assert feeds.plan(all_).total == 7
 
 
-@pytest.mark.parametrize("sort", ["date", "heat"])
+@pytest.mark.parametrize("sort", ["date", "heat", "trending"])
 def test_incremental_plans_equal_a_full_ranking_after_any_edits(sort: str):
-    """plan() after edits (reusing the last plan, or re-ranking from its items and the changed ones) must give
-    exactly what ranking every member from scratch gives."""
+    """plan() after edits (reusing the last plan, re-ranking from its items and the changed ones, or from the
+    trending candidates) must give exactly what ranking every member from scratch gives."""
     config = validate_config({"defaults": {"limit": 4, "sort": sort},
                               "feeds": [{"name": "three", "limit": 3, "filter": {"topics": ["A", "B"]}}]})
     rng = random.Random(f"membership-{sort}")
@@ -188,12 +190,20 @@ def test_incremental_plans_equal_a_full_ranking_after_any_edits(sort: str):
         assert feeds.keys() == reference.keys(), step
         for key in rng.sample(feeds.keys(), k=min(3, len(feeds.keys()))):  # some feeds skip a few edits
             assert feeds.plan(key) == reference.plan(key), (step, key)
+            assert list(feeds.plan(key).items) == ranked(reference, key), (step, key)
     for key in feeds.keys():
         assert feeds.plan(key) == reference.plan(key), key
 
 
+def ranked(feeds: Membership, key: FeedKey) -> list:
+    """Every member of the feed ranked from scratch (ranking.rank)."""
+    s = feeds.plan(key).spec.settings
+    return rank(list(feeds.members.get(key, {}).values()), s.sort, feeds.now, s.limit, s.half_life)
+
+
 def test_rerank_from_the_shown_items_is_a_full_ranking_of_the_candidates():
-    """_rerank alone: when it answers, the answer is the top of every member; when it cannot be sure, None."""
+    """ranking.rerank alone: when it answers, the answer is the top of every member; when it cannot be sure,
+    None."""
     config = validate_config({"defaults": {"limit": 3, "sort": "heat"}})
     feeds = Membership(config, NOW)
     feeds.add_all([art(f"h{i}", heat=float(10 - i)) for i in range(6)])  # h0 hottest
@@ -207,7 +217,7 @@ def test_rerank_from_the_shown_items_is_a_full_ranking_of_the_candidates():
             feeds.add(article)
         changed = {a.id for a in edits}
         feeds.dirty.pop(all_, None)
-        return Membership._rerank(previous, changed, members, keys)
+        return ranking.rerank([a.id for a in previous.items], 3, changed, members, keys)
 
     assert rerank(art("h4", heat=50.0)) == ["urn:h4", "urn:h0", "urn:h1"]  # from below to the top
     assert rerank(art("h4", heat=6.0)) == ["urn:h0", "urn:h1", "urn:h2"]  # back below: shown items stand

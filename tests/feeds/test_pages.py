@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urljoin, urlsplit
@@ -11,7 +12,7 @@ import pytest
 from lxml import etree
 
 from feedd.config import FeedSettings
-from feedd.feeds.pages import render_index, render_opml, render_preview
+from feedd.feeds.pages import listed_site, listing_line, render_index, render_opml, render_preview
 from feedd.feeds.render import SiteInfo
 from feedd.models import Article, Family, FeedSpec, FeedSummary, Image, Provider
 
@@ -273,6 +274,64 @@ def test_opml_of_nothing_is_still_valid():
     root = etree.fromstring(render_opml(SITE, []))
     assert root.get("version") == "2.0"
     assert root.findall("body/outline") == []
+
+
+# --- what the pages show, for their fingerprint ------------------------------------------------------------
+
+# Another value for every field the index pages are given (a new field must be added here, shown or not)
+OTHER = {
+    "site": {"title": "Other digest", "base_url": "https://other.example/", "description": "Other news",
+             "language": "de", "author": "Someone else", "provider_feeds": {"wired-com": BASE + "x.rss"},
+             "hubs": ("https://hub.example/",)},
+    "spec": {"family": Family.CATEGORIES, "slug": "other", "title": "Digest: Other", "description": "Other",
+             "logo": "https://example.com/logo.png", "name": "Other", "retained_since": WHEN - timedelta(days=2)},
+    "settings": {"limit": 7, "sort": "trending", "half_life": timedelta(hours=2), "formats": ("json",),
+                 "content": "full", "max_bytes": 1000, "entry_ids": "per-feed"},
+    "summary": {"count": 5, "updated": WHEN + timedelta(minutes=1)},
+}
+SHOWN = {("site", f) for f in ("title", "base_url", "description", "language", "author")} | {
+    ("spec", f) for f in ("family", "slug", "title", "name", "retained_since")} | {
+    ("settings", "formats"), ("summary", "count"), ("summary", "updated")}
+
+
+def _changed(feed: FeedSummary, part: str, field: str) -> FeedSummary:
+    value = OTHER[part][field]
+    if part == "summary":
+        return dataclasses.replace(feed, **{field: value})
+    if part == "settings":
+        value, field = feed.spec.settings.model_copy(update={field: value}), "settings"
+    return dataclasses.replace(feed, spec=dataclasses.replace(feed.spec, **{field: value}))
+
+
+def test_the_listing_covers_every_field_of_the_index_pages_that_they_show():
+    """Published.pages_fingerprint renders the pages again only when listed_site or a feed's listing_line
+    changes: a field the pages show that the listing left out would leave them stale. Each field of the site,
+    of a feed's spec, settings and summary is changed in turn, in a feed with items and in an empty one."""
+    assert {part: set(values) for part, values in OTHER.items()} == {
+        "site": {f.name for f in dataclasses.fields(SiteInfo)},
+        "spec": {f.name for f in dataclasses.fields(FeedSpec)} - {"settings"},
+        "settings": set(FeedSettings.model_fields),
+        "summary": {f.name for f in dataclasses.fields(FeedSummary)} - {"spec"}}
+
+    def pages(site, feeds):
+        return render_index(site, feeds), render_opml(site, feeds)
+
+    def listing(site, feeds):
+        return [listed_site(site), *map(listing_line, feeds)]
+
+    shown = set()
+    for part, values in OTHER.items():
+        for field in values:
+            for n in (3, 5):  # AI (2 items), Wired (none)
+                site, feeds = SITE, list(FEEDS)
+                if part == "site":
+                    site = dataclasses.replace(SITE, **{field: values[field]})
+                else:
+                    feeds[n] = _changed(feeds[n], part, field)
+                if pages(site, feeds) != pages(SITE, FEEDS):
+                    shown.add((part, field))
+                    assert listing(site, feeds) != listing(SITE, FEEDS), (part, field)
+    assert shown == SHOWN
 
 
 # --- how a preview is ranked -----------------------------------------------------------------------
