@@ -17,11 +17,10 @@ from feedd.errors import RenderError
 from feedd.feeds import jobs
 from feedd.feeds.catalog import Catalog
 from feedd.feeds.membership import Membership
-from feedd.feeds.pages import render_index, render_opml
 from feedd.feeds.render import SiteInfo, site_info, summarize
 from feedd.feeds.retention import retention as feeds_retention
 from feedd.ingest.index import ArticleIndex, Changes
-from feedd.layout import INDEX, OPML, PAGES, feed_files, feed_key
+from feedd.layout import feed_files, feed_key
 from feedd.models import BuildReport, Diagnostic, Family, FeedKey, FeedPlan, FeedSummary
 from feedd.publish.published import Published, Record, feed_fingerprint
 
@@ -107,7 +106,7 @@ class Builder:
         if write:  # gone feeds right after the others are written, then the pages that list what is there
             self.published.unpublish(fingerprints, current, full, report)
             self.published.record_retained(self.membership.retained)
-        self._pages(site, report, write, full)
+        self.published.publish_pages(site, report.summaries, write, full, report)
         self._finish(report, changes, full)
         report.duration = time.perf_counter() - started
         return report
@@ -160,19 +159,6 @@ class Builder:
             self.summaries[spec.path] = summarize(spec, job.plan.items[:result.shown])
             fingerprints[spec.path] = (job.fingerprint, result.shown, spec.name)
         return files
-
-    def _pages(self, site: SiteInfo, report: BuildReport, write: bool, full: bool) -> None:
-        """index.html and feeds.opml, when what they show changed: after the feeds, so they never link to a
-        feed that is not there yet."""
-        listed = self.published.pages_fingerprint(site, report.summaries)
-        if not write or not self.published.pages_are_current(listed):
-            pages = {INDEX: render_index(site, report.summaries), OPML: render_opml(site, report.summaries)}
-            if write:
-                self.published.write(pages, {}, report)
-        elif full:
-            report.unchanged += PAGES
-        if write and not report.failed:
-            self.published.record_pages(listed)
 
     def _finish(self, report: BuildReport, changes: Changes, full: bool) -> None:
         assert self.catalog is not None

@@ -354,7 +354,7 @@ def test_a_warm_restart_renders_the_index_pages_only_when_they_would_change(setu
     articles, tmp_path, builder = setup
     builder.close()
     rendered = []
-    pipeline = importlib.import_module("feedd.pipeline")
+    pipeline = importlib.import_module("feedd.publish.published")
     for name in ("render_index", "render_opml"):
         real = getattr(pipeline, name)
         monkeypatch.setattr(pipeline, name, lambda site, feeds, real=real: rendered.append(1) or real(site, feeds))
@@ -474,11 +474,10 @@ def test_a_warm_restart_knows_what_max_bytes_cut_without_rendering_again(seeds_d
 
 def test_an_edit_renders_the_index_pages_only_when_what_they_list_changes(setup, monkeypatch):
     """The pages list each feed's name, title, formats, item count and last update: an edited title changes none
-    of them, so neither page is rendered (at 100k articles index.html is 2.3 MB: on the perf-research
-    prototype, 20 edits spent 8.9 s in render_index and 1.2 s in render_opml)."""
+    of them, so neither page is rendered (the index of a large site is megabytes: see BENCHMARKS.md)."""
     articles, tmp_path, builder = setup
     rendered = []
-    pipeline = importlib.import_module("feedd.pipeline")
+    pipeline = importlib.import_module("feedd.publish.published")
     for name in ("render_index", "render_opml"):
         real = getattr(pipeline, name)
         monkeypatch.setattr(pipeline, name, lambda site, feeds, real=real: rendered.append(1) or real(site, feeds))

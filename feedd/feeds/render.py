@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import html
 import json
-import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -21,7 +20,7 @@ from feedd.config import Config
 from feedd.feeds.slugs import name_key
 from feedd.ingest.text import body_html
 from feedd.layout import MEDIA_TYPES, PREVIEW
-from feedd.models import Article, Family, FeedKey, FeedSpec, FeedSummary
+from feedd.models import Article, Family, FeedKey, FeedSpec, FeedSummary, url_urn
 from feedd.urls import domain_url
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -88,7 +87,7 @@ def entry_id(spec: FeedSpec, article: Article) -> str:
 
 @lru_cache(maxsize=4096)  # each feed is rendered in three formats, and an edit renders the same feeds again
 def _feed_uuid(article_id: str, path: str) -> str:
-    return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, f'{article_id}#{path}')}"
+    return url_urn(f"{article_id}#{path}")
 
 
 def summarize(spec: FeedSpec, items: Sequence[Article]) -> FeedSummary:

@@ -164,8 +164,8 @@ class ArticleIndex:
 
     def _may_hold_files(self, rel: str) -> bool:
         """Whether a path that is gone and no file of the index could have been a folder of indexed files. An
-        editor's temp file (`.name.swp`, `name.txt.edit`) is neither, but each used to cost a pass over every
-        path of the index (50 ms of every edit at 100k articles, on the prototype)."""
+        editor's temp file (`.name.swp`, `name.txt.edit`) is neither, and a pass over every path of a large
+        index for each would be a visible part of an edit's delay."""
         if any(is_ignored(part) for part in rel.split("/")):  # never listed, nor anything under it
             return False
         if self._folders is None:  # made once, then kept a superset: a folder that empties only costs a pass

@@ -14,10 +14,10 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 
-from feedd.feeds.pages import listed_site, listing_line
+from feedd.feeds.pages import listed_site, listing_line, render_index, render_opml
 from feedd.feeds.render import SiteInfo
 from feedd.ingest.store import Store
-from feedd.layout import FEED_FILES, GONE_DIR, PAGES, feed_files, feed_path, gone_marker
+from feedd.layout import FEED_FILES, GONE_DIR, INDEX, OPML, PAGES, feed_files, feed_path, gone_marker
 from feedd.models import Article, BuildReport, Diagnostic, FeedKey, FeedPlan, FeedSpec, FeedSummary
 from feedd.publish.output import clean_temp_files, is_complete, managed_files, publish_many, remove
 
@@ -139,7 +139,7 @@ class Published:
     def pages_fingerprint(self, site: SiteInfo, feeds: list[FeedSummary]) -> str:
         """Changes whenever index.html or feeds.opml would (cheaper than rendering them to compare): of what they
         show, not of each feed's own fingerprint, which changes with any byte of its items. So an edited title
-        renders neither page (at 100k articles index.html is 2.3 MB: rendering both took 0.5 s of each edit).
+        renders neither page (the index of a large site is megabytes: rendering it on every edit adds up).
         A feed's line is made again only when its summary is a new object: for the feeds the build rendered."""
         lines, kept, listed = [listed_site(site)], self._listed, {}
         for summary in feeds:
@@ -151,10 +151,18 @@ class Published:
         self._listed = listed
         return hashlib.sha1("\n".join(lines).encode()).hexdigest()
 
-    def pages_are_current(self, fingerprint: str) -> bool:
-        return fingerprint == self.pages and all(is_complete(self.output / page) for page in PAGES)
-
-    def record_pages(self, fingerprint: str) -> None:
-        if fingerprint != self.pages:
-            self.pages = fingerprint
-            self.store.save_pages_fingerprint(fingerprint)
+    def publish_pages(self, site: SiteInfo, feeds: list[FeedSummary], write: bool, full: bool,
+                      report: BuildReport) -> None:
+        """index.html and feeds.opml, when what they show changed (rendered without `write` too, so that
+        `feedd check` exercises them). Published after the feeds: they never link to a feed not there yet."""
+        listed = self.pages_fingerprint(site, feeds)
+        current = listed == self.pages and all(is_complete(self.output / page) for page in PAGES)
+        if not write or not current:
+            pages = {INDEX: render_index(site, feeds), OPML: render_opml(site, feeds)}
+            if write:
+                self.write(pages, {}, report)
+        elif full:
+            report.unchanged += PAGES
+        if write and not report.failed and listed != self.pages:
+            self.pages = listed
+            self.store.save_pages_fingerprint(listed)

@@ -4,8 +4,8 @@ rendering. The only pickle user.
 Selection needs a few fields of every article; rendering needs everything of the few it shows. Keeping the
 full records of a large folder in memory would not fit the memory budget, and unpickling nested objects would
 dominate a warm restart: slim records are plain tuples. So are full records (each feed item a cold build renders
-is read back from one): pickling and unpickling the nested slotted dataclasses took twice as long. A change of
-either format raises database.SCHEMA, so no feedd ever reads a record of another shape.
+is read back from one): nested slotted dataclasses are much slower to pickle and unpickle. A change of either
+format raises database.SCHEMA, so no feedd ever reads a record of another shape.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ Row = tuple[str, bytes, str, bytes, str | None, tuple[str, ...]]  # rel, slim re
 # and the ids of the articles its related links lead to
 
 _providers: dict[tuple, Provider] = {}
-_numbers: dict[float, float] = {}  # heats and qualities: a few hundred values, shared by 100k articles
+_numbers: dict[float, float] = {}  # heats and qualities: a few hundred values, shared by every article
 
 
 def _provider(fields: tuple | None) -> Provider | None:
@@ -66,10 +66,9 @@ def to_record(parsed: Parsed) -> bytes:
 
 def from_record(rel: str, blob: bytes, digest: str) -> Parsed:
     """A restart makes one per file: positional arguments, and no work for what most records lack (no
-    diagnostics: the shared empty tuple, where an empty list each was 9 MB at 100k articles, measured on the
-    prototype, and a third of the objects the cycle collector walks after loading the index). What many records
-    repeat is kept once: the article's source is the file's name, and categories, types, heats and qualities
-    are shared (about 24 MB at 100k on the prototype)."""
+    diagnostics: the shared empty tuple, not an empty list per file for the cycle collector to walk). What many
+    records repeat is kept once: the article's source is the file's name, and categories, types, heats and
+    qualities are shared."""
     signature, a, has_body, title_key, first_line, diagnostics, rejected, claimed = pickle.loads(blob)
     article = None
     if a is not None:
@@ -89,8 +88,8 @@ def signature_of(blob: bytes) -> Signature | None:
 
 
 def _whole(a: Article | None) -> tuple | None:
-    """The whole article as plain values, for the full record: pickling and unpickling nested slotted dataclasses
-    took twice as long (each feed item a cold build renders is read back from it: 100k at 100k articles)."""
+    """The whole article as plain values, for the full record: nested slotted dataclasses are much slower to
+    pickle and unpickle, and a cold build reads back every item it renders."""
     if a is None:
         return None
     return (a.id, a.source, a.title, a.link, a.published_at, a.published, a.excerpt, a.heat, a.quality, a.category,
