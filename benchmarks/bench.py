@@ -74,6 +74,7 @@ from pathlib import Path
 
 import yaml
 from hugo_site import edit_title, restore, write_sites
+from websub_fanout import measure as websub_fanout
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "bench"
@@ -1395,6 +1396,7 @@ def commands(args: argparse.Namespace, argv: list[str]) -> list[str]:
         f"wrk -t2 -c50 -d{WRK_SECONDS}s --latency --timeout 5s -H 'If-None-Match: <etag>' URL  # 304",
         f"wrk -t2 -c50 -d{WRK_SECONDS}s --latency --timeout 5s -H 'Accept-Encoding: gzip' URL   # gzip",
         "# 8. the newest article's title changed in each Hugo site, then the same hugo command again",
+        "# 9. once per bench: benchmarks/websub_fanout.py (--websub N subscribers; articles/ and bench/corpus-10k)",
         "```",
         "",
         "Notes: wall, CPU (user+sys) and peak RSS of a build come from os.wait4 on the process, as `/usr/bin/time` "
@@ -1446,8 +1448,37 @@ def demote(text: str) -> str:
     return "\n".join(out)
 
 
-def size_of(lbl: str) -> int:
+def size_of(lbl: str) -> float:
+    """The order of the current sections: by corpus size, the WebSub fan-out last."""
+    if not re.fullmatch(r"\d+k?", lbl):
+        return float("inf")
     return int(lbl[:-1]) * 1000 if lbl.endswith("k") else int(lbl)
+
+
+def websub_section(subscribers: int, edits: int, env: dict, failures: list[str]) -> list[str]:
+    """Issue 15's figure: `feedd run` as the WebSub hub of all.rss with N loopback subscribers, on the sample
+    articles and on the 10k corpus (a larger feed), timed from each edit to the N-th delivery."""
+    lines = [f"## WebSub fan-out: {env['date']}, commit `{env['commit']}`{env['dirty']}", "",
+             "`benchmarks/websub_fanout.py`: the real `feedd run` with `websub.builtin: true`, N subscribers of "
+             "`all.rss` on one loopback server; each edit is a title change (temp file + rename). Every subscriber "
+             "must get each change exactly once, with a valid `X-Hub-Signature` and the bytes the server serves.", "",
+             "| articles | feed size | subscribers | edits | edit → last delivery, median | min–max "
+             "| subscribe + verify all |",
+             "|---|---|---|---|---|---|---|"]
+    for name, source in (("sample `articles/`", ROOT / "articles"), ("10k corpus", ensure_corpus(10000))):
+        log(f"WebSub fan-out: {subscribers} subscribers, {edits} edits, {name}")
+        try:
+            r = websub_fanout(subscribers, edits, source)
+        except SystemExit as exc:
+            log(f"  FAILED: {exc}")
+            failures.append(f"WebSub fan-out ({name}): {exc}")
+            lines.append(f"| {name} | | {subscribers} | {edits} | failed: {exc} | | |")
+            continue
+        t = r["times"]
+        log(f"  edit → last delivery median {statistics.median(t):.2f}s")
+        lines.append(f"| {name} | {r['bytes'] / 1024:.0f} KB | {subscribers:,} | {len(t)} | "
+                     f"{statistics.median(t):.2f} s | {min(t):.2f}–{max(t):.2f} s | {r['verified']:.1f} s |")
+    return lines + [""]
 
 
 def update_report(old: str, blocks: dict[str, list[str]], how: list[str], provisional: bool = False) -> str:
@@ -1490,6 +1521,8 @@ def main() -> int:
     ap.add_argument("--processes", type=int, default=os.cpu_count() or 1,
                     help="server.processes of `feedd run` (default: one per core)")
     ap.add_argument("--keep", action="store_true", help="keep bench/work/<N>-run<k>-* and bench/hugo-<N>")
+    ap.add_argument("--websub", type=int, default=1000, metavar="N",
+                    help="subscribers in the WebSub fan-out scenario (default 1000; 0 skips it)")
     argv = sys.argv[1:]
     args = ap.parse_args()
     if args.quick:
@@ -1554,6 +1587,8 @@ def main() -> int:
         (logs / "raw.json").write_text(json.dumps(raw, indent=1, default=str), encoding="utf-8")
         if not args.wrk:
             blocks[label(n)].append("HTTP scenario skipped (wrk or contrib/nginx.conf missing, or --no-wrk).\n")
+    if args.websub:
+        blocks["websub"] = websub_section(args.websub, 2 if args.quick else 5, env, failures)
     old = out.read_text(encoding="utf-8") if out.exists() else ""
     out.write_text(update_report(old, blocks, commands(args, argv), provisional=args.quick), encoding="utf-8")
     log(f"wrote {out}")

@@ -124,17 +124,12 @@ def wait_until(condition, timeout: float, interval: float = 0.05) -> bool:
     return False
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--subscribers", type=int, default=1000)
-    ap.add_argument("--edits", type=int, default=5)
-    ap.add_argument("--articles", type=Path, default=ROOT / "articles")
-    args = ap.parse_args()
-    n = args.subscribers
-
+def measure(n: int, edits: int, source: Path) -> dict:
+    """Fan-out of `edits` edits to `n` subscribers of all.rss over a copy of `source`: the times from each edit
+    to its last delivery, the feed's size and how long subscribing took. Raises SystemExit on any failure."""
     work = Path(tempfile.mkdtemp(prefix="feedd-websub-bench-"))
     articles = work / "articles"
-    shutil.copytree(args.articles, articles)
+    shutil.copytree(source, articles)
     edited = articles / "websub-bench.md"
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -178,10 +173,11 @@ def main() -> int:
 
         if not wait_until(subscribed, 120, 0.2):
             raise SystemExit("the subscriptions were not all verified within 120 s")
-        print(f"{n} subscriptions requested and verified in {time.monotonic() - started:.1f} s", flush=True)
+        verified = time.monotonic() - started
+        print(f"{n} subscriptions requested and verified in {verified:.1f} s", flush=True)
 
         times = []
-        for k in range(1, args.edits + 1):
+        for k in range(1, edits + 1):
             title = f"WebSub bench {k}"
             at = edit(title)
             if not wait_until(lambda t=title: t.encode() in get(topic), 10, 0.005):
@@ -203,11 +199,7 @@ def main() -> int:
             print(f"edit {k}: served {served * 1000:.0f} ms, first delivery {(first - at) * 1000:.0f} ms, "
                   f"last ({n}th) {(last - at) * 1000:.0f} ms after the edit", flush=True)
             time.sleep(1)
-        size = len(get(topic))
-        print(f"summary: {n} subscribers of a {size / 1024:.0f} KB feed, edit to last delivery: median "
-              f"{statistics.median(times):.2f} s (min {min(times):.2f}, max {max(times):.2f}) over {len(times)} edits; "
-              "each subscriber got each change exactly once, signed")
-        return 0
+        return {"subscribers": n, "bytes": len(get(topic)), "times": times, "verified": verified}
     finally:
         feedd.terminate()
         try:
@@ -217,6 +209,20 @@ def main() -> int:
         log.close()
         subscribers.server.shutdown()
         shutil.rmtree(work, ignore_errors=True)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--subscribers", type=int, default=1000)
+    ap.add_argument("--edits", type=int, default=5)
+    ap.add_argument("--articles", type=Path, default=ROOT / "articles")
+    args = ap.parse_args()
+    result = measure(args.subscribers, args.edits, args.articles)
+    times = result["times"]
+    print(f"summary: {result['subscribers']} subscribers of a {result['bytes'] / 1024:.0f} KB feed, edit to last "
+          f"delivery: median {statistics.median(times):.2f} s (min {min(times):.2f}, max {max(times):.2f}) over "
+          f"{len(times)} edits; each subscriber got each change exactly once, signed")
+    return 0
 
 
 if __name__ == "__main__":
