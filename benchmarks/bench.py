@@ -17,8 +17,9 @@ both with `server.processes` = --processes. Then it measures:
 
 1. cold build          `feedd build -c CFG` with empty output and state, for both configurations, alternating
                        in the same run with `hugo` on the YAML site and on the trimmed TOML site (the order
-                       rotates from run to run): wall time, CPU user+sys and peak RSS from os.wait4 (the
-                       largest process of the tree; children count once they are reaped), and the summed RSS
+                       rotates from run to run): wall time, CPU user+sys and peak RSS from os.wait4 in a small
+                       launcher process (the largest process of the tree; children count once they are
+                       reaped; not the bench's own size, which a direct child inherits), and the summed RSS
                        of the process tree, sampled every 0.1 s
 2. warm restart        the same command again, state present, nothing changed
 3. no-op rescan        one Python process: Builder(load_config(CFG)).build() once, then time build() N times
@@ -191,14 +192,15 @@ def process_tree(pid: int) -> list[int]:
 class TreeRSS(threading.Thread):
     """The peak of the summed VmRSS of a process and its descendants, sampled every `every` seconds."""
 
-    def __init__(self, pid: int, every: float = 0.1) -> None:
+    def __init__(self, pid: int, every: float = 0.1, *, skip_root: bool = False) -> None:
         super().__init__(daemon=True)
-        self.pid, self.every, self.peak_kb = pid, every, 0
+        self.pid, self.every, self.peak_kb, self.skip = pid, every, 0, int(skip_root)
         self._done = threading.Event()
 
     def run(self) -> None:
         while not self._done.is_set():
-            self.peak_kb = max(self.peak_kb, sum(vm_kb(p, "VmRSS") or 0 for p in process_tree(self.pid)))
+            pids = process_tree(self.pid)[self.skip:]
+            self.peak_kb = max(self.peak_kb, sum(vm_kb(p, "VmRSS") or 0 for p in pids))
             self._done.wait(self.every)
 
     def finish(self) -> int:
@@ -230,30 +232,46 @@ class Usage:
                 "tree_rss": self.tree_mb, "code": self.code}
 
 
+# Linux keeps, in the ru_maxrss of a process, the peak of the memory it had before exec: a child of the bench
+# (forked or vforked) would report the bench's own resident set (1 GB after scanning the 100k corpus) when its
+# own is smaller. So the measured command is the child of a small launcher (a bare Python, ~10 MB), which
+# reports the command's wait4 figures in a file.
+LAUNCHER = """\
+import os, sys
+pid = os.fork()
+if pid == 0:
+    os.dup2(int(sys.argv[2]), 1)
+    os.execvp(sys.argv[3], sys.argv[3:])
+_, status, ru = os.wait4(pid, 0)
+with open(sys.argv[1], "w") as f:
+    f.write(f"{ru.ru_utime} {ru.ru_stime} {ru.ru_maxrss} {os.waitstatus_to_exitcode(status)}")
+"""
+
+
 def run_measured(cmd: list[str], timeout: float, logfile: Path) -> Usage:
-    """Run `cmd` to its end (stdout and stderr into logfile) and measure it with os.wait4: what
-    /usr/bin/time -f '%e %U %S %M' reports, without needing GNU time."""
+    """Run `cmd` to its end (stdout and stderr into logfile) and measure it with os.wait4 in a small launcher
+    process: what /usr/bin/time -f '%e %U %S %M' reports, without needing GNU time."""
+    figures = logfile.with_suffix(".rusage")
+    figures.unlink(missing_ok=True)
     with open(logfile, "w+b") as out, open(logfile.with_suffix(".err"), "w+b") as err:
         t = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+        proc = subprocess.Popen([sys.executable, "-I", "-S", "-c", LAUNCHER, str(figures), str(out.fileno()), *cmd],
+                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
+                                pass_fds=(out.fileno(),), start_new_session=True,
                                 env={**os.environ, "PYTHONUNBUFFERED": "1"})
-        sampler = TreeRSS(proc.pid)
+        sampler = TreeRSS(proc.pid, skip_root=True)
         sampler.start()
         expired = threading.Event()
-        lock = threading.Lock()
 
         def kill() -> None:
-            with lock:
-                if proc.returncode is None:
-                    expired.set()
-                    proc.kill()
+            if proc.poll() is None:
+                expired.set()
+                os.killpg(proc.pid, signal.SIGKILL)
 
         timer = threading.Timer(timeout, kill)
         timer.start()
         try:
-            _, status, ru = os.wait4(proc.pid, 0)
-            with lock:
-                proc.returncode = os.waitstatus_to_exitcode(status)
+            proc.wait()
             wall = time.perf_counter() - t
         finally:
             timer.cancel()
@@ -263,8 +281,12 @@ def run_measured(cmd: list[str], timeout: float, logfile: Path) -> Usage:
         stdout, stderr = out.read().decode(errors="replace"), err.read().decode(errors="replace")
     if expired.is_set():
         raise BenchFailure(f"{' '.join(cmd[:2])} did not finish within {timeout:.0f}s; log: {logfile}")
-    return Usage(wall, ru.ru_utime, ru.ru_stime, ru.ru_maxrss * 1024 / 1e6, tree_kb * 1024 / 1e6,
-                 proc.returncode, stdout, stderr)
+    try:
+        user, system, maxrss_kb, code = figures.read_text().split()
+    except (OSError, ValueError):
+        raise BenchFailure(f"{' '.join(cmd[:2])}: the launcher gave no figures; log: {err.name}") from None
+    return Usage(wall, float(user), float(system), int(maxrss_kb) * 1024 / 1e6, tree_kb * 1024 / 1e6,
+                 int(code), stdout, stderr)
 
 
 # -- Hugo ----------------------------------------------------------------------------------------------------
@@ -1401,7 +1423,10 @@ def commands(args: argparse.Namespace, argv: list[str]) -> list[str]:
         "",
         "Notes: wall, CPU (user+sys) and peak RSS of a build come from os.wait4 on the process, as `/usr/bin/time` "
         "reports them: CPU includes the worker processes feedd reaps, peak RSS is that of the largest single "
-        "process; the summed RSS of the process tree is sampled every 0.1 s beside it. feedd and nginx are measured "
+        "process. A small launcher process (a bare Python) starts the command and calls wait4, because Linux "
+        "counts in a process's ru_maxrss what it had before exec, so a direct child of the bench would report "
+        "the bench's own size (about 1 GB once it has scanned the 100k corpus) whenever its own is smaller. The "
+        "summed RSS of the process tree is sampled every 0.1 s beside it. feedd and nginx are measured "
         "alternately within each run (the order flips from one request kind to the next) so that machine noise hits "
         "both; each uses the ETag it sent itself for the 304 case. Edit → served is the time from the start of the "
         "file write to the first HTTP response of that feed that contains the new title; the edits (50 per run) are "
