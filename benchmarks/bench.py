@@ -37,6 +37,10 @@ both with `server.processes` = --processes. Then it measures:
 8. Hugo, one edit      the title of the newest article changed in each Hugo site, then `hugo` again on the
                        same output folder (Hugo has no incremental build outside `hugo server`): its wall time
                        against feedd's edit → served
+9. where the time goes once per size and configuration after the runs: benchmarks/phases.py, one cold build in
+                       one process timed by stage (load, select, render, publish; CPU per file and per item)
+10. WebSub fan-out     once per bench: benchmarks/websub_fanout.py, `feedd run` as the hub of all.rss with
+                       --websub N loopback subscribers, edit → last delivery (its own current section)
 
 Hugo is Debian's `hugo` (0.111); when it is missing the bench tries `apt-get install hugo` and, when that
 fails, skips the Hugo rows with one line. The machine is shared and noisy: every figure is a median over
@@ -1090,8 +1094,9 @@ def fmt(v: float, unit: str) -> str:
 
 
 def cell(values: list[float], unit: str, target: tuple[str, float] | None = None,
-         value: float | None = None) -> tuple[str, bool | None]:
-    """'median (min–max)', and ': met' or ': **missed**' against (op, limit); the median unless `value`."""
+         value: float | None = None, every: bool = False) -> tuple[str, bool | None]:
+    """'median (min–max)', and ': met' or ': **missed**' against (op, limit): judged on the median (or
+    `value`), or with `every` on the worst sample."""
     if not values:
         return "n/a", None
     med = statistics.median(values) if value is None else value
@@ -1101,7 +1106,8 @@ def cell(values: list[float], unit: str, target: tuple[str, float] | None = None
     met = None
     if target:
         op, limit = target
-        met = med <= limit if op == "<=" else med >= limit
+        judged = (max(values) if op == "<=" else min(values)) if every else med
+        met = judged <= limit if op == "<=" else judged >= limit
         if unit == "x" and fmt(med, unit) == fmt(limit, unit) and med != limit:
             text = f"{med:.3f}×" + text[len(fmt(med, unit)):]  # 0.0994× is not "0.10×, missed"
         text += ": met" if met else ": **missed**"
@@ -1119,6 +1125,7 @@ class Row:
     target_text: str = ""
     target: tuple[str, float] | None = None
     short: str = ""  # in the list of missed targets
+    every: bool = False  # the target holds in every run (judged on the worst sample), not on the median
 
 
 def config_rows(runs: list[dict], config: str) -> dict[str, tuple[list[float], float | None, str]]:
@@ -1175,7 +1182,8 @@ ROWS = {
     "cold": Row("cold build (`feedd build`, empty output and state), wall", "s"),
     "cold_cpu": Row("cold build, CPU user+sys (info)", "s"),
     "cold_rss": Row("cold build, peak RSS (largest process)", "MB", "≤ 400 MB", ("<=", 400), "cold build RSS"),
-    "warm": Row("warm restart (`feedd build` again, nothing changed)", "s", "≤ 5 s", ("<=", 5), "warm restart"),
+    "warm": Row("warm restart (`feedd build` again, nothing changed)", "s", "≤ 5 s in every run", ("<=", 5),
+                "warm restart", every=True),
     "noop": Row("no-op rescan (`Builder.build()` in one process)", "s", "≤ 1 s", ("<=", 1), "no-op rescan"),
     "edit_median": Row("edit → served, median", "s", "≤ 0.2 s", ("<=", 0.2), "edit median"),
     "edit_p95": Row("edit → served, p95 (min–max: per-run p95)", "s", "≤ 0.5 s", ("<=", 0.5), "edit p95"),
@@ -1211,7 +1219,7 @@ def report_size(n: int, runs: list[dict], configs: list[str], env: dict) -> tupl
             if key in ("yaml", "toml", "yaml_cpu", "http200", "http304", "httpgzip") and not values:
                 text, met = "not measured", None
             else:
-                text, met = cell(values, spec.unit, spec.target, value)
+                text, met = cell(values, spec.unit, spec.target, value, spec.every)
             if note:
                 text += f" ({note})"
                 if key == "burst" and met:
@@ -1373,9 +1381,9 @@ section is dropped instead).
 
 Targets (issue 16), each for the built-in defaults and for `config/feedd.yaml` as shipped: cold build ≤ 0.8×
 Hugo on the same YAML files in the same run (stretch: ≤ 1× Hugo on trimmed TOML front matter); warm restart
-≤ 5 s; edit → served ≤ 0.2 s median and ≤ 0.5 s p95; no-op rescan ≤ 1 s; peak RSS ≤ 400 MB (of the cold build
-and of `feedd run`). Kept from issue 4: 1,000 new files all visible within 10 s, none lost; HTTP 200 and 304 at
-≥ 0.1× nginx's requests per second. The targets are for 100k articles; the 10k section shows the same rows.
+≤ 5 s in every run; edit → served ≤ 0.2 s median and ≤ 0.5 s p95; no-op rescan ≤ 1 s; peak RSS ≤ 400 MB (of the
+cold build and of `feedd run`). Kept from issue 4: 1,000 new files all visible within 10 s, none lost; HTTP 200 and
+304 at ≥ 0.1× nginx's requests per second. The targets are for 100k articles; the 10k section shows the same rows.
 
 """
 
@@ -1418,7 +1426,8 @@ def commands(args: argparse.Namespace, argv: list[str]) -> list[str]:
         f"wrk -t2 -c50 -d{WRK_SECONDS}s --latency --timeout 5s -H 'If-None-Match: <etag>' URL  # 304",
         f"wrk -t2 -c50 -d{WRK_SECONDS}s --latency --timeout 5s -H 'Accept-Encoding: gzip' URL   # gzip",
         "# 8. the newest article's title changed in each Hugo site, then the same hugo command again",
-        "# 9. once per bench: benchmarks/websub_fanout.py (--websub N subscribers; articles/ and bench/corpus-10k)",
+        "# 9. once per size and configuration: benchmarks/phases.py CFG (a cold build's time by stage)",
+        "# 10. once per bench: benchmarks/websub_fanout.py (--websub N subscribers; articles/ and bench/corpus-10k)",
         "```",
         "",
         "Notes: wall, CPU (user+sys) and peak RSS of a build come from os.wait4 on the process, as `/usr/bin/time` "
@@ -1478,6 +1487,26 @@ def size_of(lbl: str) -> float:
     if not re.fullmatch(r"\d+k?", lbl):
         return float("inf")
     return int(lbl[:-1]) * 1000 if lbl.endswith("k") else int(lbl)
+
+
+def phases_lines(n: int, corpus: Path, configs: list[str], processes: int) -> list[str]:
+    """Where a cold build's time goes, per configuration: benchmarks/phases.py, one more cold build after the
+    runs (issue 16: parse / render / publish, CPU per file and per item)."""
+    lines = []
+    for config in configs:
+        work = WORK / f"{label(n)}-phases-{config}"
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir(parents=True)
+        cfg, _ = write_config(work, corpus, free_port(), processes, config)
+        log(f"{label(n)} {config}: where a cold build's time goes (benchmarks/phases.py)")
+        done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "phases.py"), str(cfg), "--work", str(work)],
+                              capture_output=True, text=True, timeout=BUILD_TIMEOUT)
+        shutil.rmtree(work, ignore_errors=True)
+        if done.returncode:
+            raise BenchFailure(f"phases.py failed: {done.stderr.strip().splitlines()[-1:]}")
+        lines += [f"Where a cold build's time goes, {CONFIGS[config]} (`benchmarks/phases.py`: one more cold build "
+                  "in one process, after the runs):", "", done.stdout.strip(), ""]
+    return lines
 
 
 def websub_section(subscribers: int, edits: int, env: dict, failures: list[str]) -> list[str]:
@@ -1546,6 +1575,8 @@ def main() -> int:
     ap.add_argument("--processes", type=int, default=os.cpu_count() or 1,
                     help="server.processes of `feedd run` (default: one per core)")
     ap.add_argument("--keep", action="store_true", help="keep bench/work/<N>-run<k>-* and bench/hugo-<N>")
+    ap.add_argument("--no-phases", dest="phases", action="store_false",
+                    help="skip the breakdown of a cold build by stage (benchmarks/phases.py)")
     ap.add_argument("--websub", type=int, default=1000, metavar="N",
                     help="subscribers in the WebSub fan-out scenario (default 1000; 0 skips it)")
     argv = sys.argv[1:]
@@ -1608,6 +1639,11 @@ def main() -> int:
             shutil.rmtree(sites.sites["yaml"].parent, ignore_errors=True)
         raw[label(n)] = runs
         blocks[label(n)], size_missed = report_size(n, runs, args.configs, env)
+        if args.phases:
+            try:
+                blocks[label(n)] += phases_lines(n, corpus, args.configs, args.processes)
+            except (BenchFailure, subprocess.TimeoutExpired) as exc:
+                failures.append(f"{label(n)} phases: {exc}")
         missed += size_missed
         (logs / "raw.json").write_text(json.dumps(raw, indent=1, default=str), encoding="utf-8")
         if not args.wrk:
