@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import logging
 import shutil
 from pathlib import Path
 
@@ -43,3 +44,13 @@ def fail_render(monkeypatch):
 
     fail.restore = lambda: monkeypatch.setattr(module, "render_formats", real)
     return fail
+
+
+@pytest.fixture
+def keep_logging():
+    """The CLI configures the root logger on CliRunner's throw-away streams; put it back afterwards."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 import socket
@@ -16,19 +15,11 @@ from click.testing import CliRunner
 from feedd.cli import main
 from tests.helpers import write_article
 
+pytestmark = pytest.mark.usefixtures("keep_logging")
+
 DIAGNOSTIC = re.compile(r"^\S[^:]*: (error|warning|info): \S.*$")
 SUMMARY = re.compile(r"files: (\d+) written, (\d+) unchanged, (\d+) removed, (\d+) failed; "
                      r"articles: (\d+) published, (\d+) withheld, (\d+) embargoed, (\d+) rejected")
-
-
-@pytest.fixture(autouse=True)
-def _keep_logging():
-    """The CLI configures the root logger on CliRunner's throw-away streams; put it back afterwards."""
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
 
 
 @pytest.fixture

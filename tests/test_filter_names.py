@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 import pytest
@@ -13,17 +12,9 @@ from feedd.daemon.service import Service
 from feedd.pipeline import Builder
 from tests.helpers import NOW, make_config, write_article
 
+pytestmark = pytest.mark.usefixtures("keep_logging")
+
 TYPO = 'feeds[0].filter.topics: no published article has the topic "AI Hardwre"; did you mean "AI Hardware"?'
-
-
-@pytest.fixture(autouse=True)
-def _keep_logging():
-    """The CLI configures the root logger on CliRunner's throw-away streams; put it back afterwards."""
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
 
 
 def test_check_names_the_config_file_the_value_and_the_closest_name(seeds_dir: Path, tmp_path: Path):

@@ -4,7 +4,6 @@ feed `topics/robots`, and `🔥` was `topics/x-u0001f525`."""
 from __future__ import annotations
 
 import json
-import logging
 import sqlite3
 from pathlib import Path
 
@@ -16,17 +15,9 @@ from feedd.cli import main
 from feedd.pipeline import Builder
 from tests.helpers import NOW, make_config, write_article
 
+pytestmark = pytest.mark.usefixtures("keep_logging")
+
 ROBOTS, BOT = "https://example.com/robots.md", "https://example.com/bot.md"
-
-
-@pytest.fixture(autouse=True)
-def _keep_logging():
-    """The CLI configures the root logger on CliRunner's throw-away streams; put it back afterwards."""
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
 
 
 @pytest.fixture
