@@ -78,7 +78,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import yaml
-from hugo_site import edit_title, restore, write_sites
+from hugo_site import PROVIDER, TOPICS, edit_title, restore, scalar, write_sites
 from websub_fanout import measure as websub_fanout
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -416,20 +416,6 @@ def ensure_corpus(n: int) -> Path:
 
 
 _WEBURL = re.compile(r"^webUrl:\s*(.+?)\s*$", re.M)
-_TOPICS = re.compile(r"^topics:[ \t]*\n((?:[ \t]+-[^\n]*\n)+)", re.M)
-_PROVIDER = re.compile(r"^provider:[ \t]*\n(?:[ \t]+[^\n]*\n)*?[ \t]+name:\s*(.+?)\s*$", re.M)
-
-
-def _scalar(raw: str) -> str:
-    raw = raw.strip()
-    if raw.startswith('"'):
-        try:
-            return json.loads(raw)
-        except ValueError:
-            return raw.strip('"')
-    if raw.startswith("'"):
-        return raw[1:-1].replace("''", "'")
-    return raw
 
 
 @dataclass
@@ -455,17 +441,17 @@ def scan_corpus(corpus: Path) -> CorpusMap:
         head = text.split("\n---", 1)[0]
         m = _WEBURL.search(head)
         if m:
-            by_url[_scalar(m.group(1))] = path.name
+            by_url[scalar(m.group(1))] = path.name
         if not template and "\npublished: true" in head and "\nampWebUrl:" in head:
             template = head + "\n---\n"
-        t = _TOPICS.search(head)
+        t = TOPICS.search(head)
         if t:
             for line in t.group(1).splitlines():
-                name = _scalar(line.strip()[1:])
+                name = scalar(line.strip()[1:])
                 topics[name] = topics.get(name, 0) + 1
-        p = _PROVIDER.search(head)
+        p = PROVIDER.search(head)
         if p:
-            name = _scalar(p.group(1))
+            name = scalar(p.group(1))
             providers[name] = providers.get(name, 0) + 1
     return CorpusMap(by_url, topics, providers, template)
 

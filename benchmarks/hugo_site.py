@@ -77,12 +77,12 @@ ignoreErrors = ["error-disable-taxonomy"]
 
 _FM = re.compile(r"\A---[ \t]*\n(.*?\n)---[ \t]*(?:\n|\Z)", re.S)
 _KEY = re.compile(r"^(title|publishedDateTime|published|category):[ \t]*(.*?)[ \t]*$", re.M)
-_TOPICS = re.compile(r"^topics:[ \t]*\n((?:[ \t]+-[^\n]*\n)+)", re.M)
+TOPICS = re.compile(r"^topics:[ \t]*\n((?:[ \t]+-[^\n]*\n)+)", re.M)
 _TOPICS_EMPTY = re.compile(r"^topics:[ \t]*\[\][ \t]*$", re.M)
-_PROVIDER = re.compile(r"^provider:[ \t]*\n(?:[ \t]+[^\n]*\n)*?[ \t]+name:[ \t]*(.+?)[ \t]*$", re.M)
+PROVIDER = re.compile(r"^provider:[ \t]*\n(?:[ \t]+[^\n]*\n)*?[ \t]+name:[ \t]*(.+?)[ \t]*$", re.M)
 
 
-def _scalar(raw: str) -> str:
+def scalar(raw: str) -> str:
     """A one-line YAML scalar as gen_corpus.py writes it: JSON-quoted, single-quoted or plain."""
     raw = raw.strip()
     if raw.startswith('"'):
@@ -127,15 +127,15 @@ def read_article(name: str, text: str) -> Article | None:
     keys = {k: v for k, v in _KEY.findall(front)}
     if "title" not in keys or "publishedDateTime" not in keys:
         return None
-    t = _TOPICS.search(front)
-    topics = [_scalar(line.strip()[1:]) for line in t.group(1).splitlines()] if t else []
+    t = TOPICS.search(front)
+    topics = [scalar(line.strip()[1:]) for line in t.group(1).splitlines()] if t else []
     if not t and not _TOPICS_EMPTY.search(front) and re.search(r"^topics:", front, re.M):
         return None  # a topics layout the regexes do not know
-    p = _PROVIDER.search(front)
-    return Article(name, front, _scalar(keys["title"]), _scalar(keys["publishedDateTime"]),
+    p = PROVIDER.search(front)
+    return Article(name, front, scalar(keys["title"]), scalar(keys["publishedDateTime"]),
                    keys.get("published", "true").strip().lower() not in ("false", "no", "off"),
-                   _scalar(keys["category"]) if keys.get("category") else None, topics,
-                   _scalar(p.group(1)) if p else None)
+                   scalar(keys["category"]) if keys.get("category") else None, topics,
+                   scalar(p.group(1)) if p else None)
 
 
 def yaml_page(a: Article, body: str) -> str:
