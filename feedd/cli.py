@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 import click
 
+from feedd.collector import collector_off
 from feedd.config import Config, load_config, require_articles
 from feedd.errors import ConfigError, FeeddError
 from feedd.layout import INDEX
@@ -187,7 +188,7 @@ def build_command(source: ConfigSource, verbose: bool, allow_mass_removal: bool)
     config = source.load_for_articles()
     setup_logging("warning")
     published_before = (config.paths.output / INDEX).is_file()  # else nobody can have seen a feed: no pings
-    with state_lock(config.paths.state):
+    with state_lock(config.paths.state), collector_off():
         report = build(config, allow_mass_removal=allow_mass_removal)
     for diagnostic in report.diagnostics:
         if verbose or diagnostic.level != "info":
@@ -220,7 +221,9 @@ def _ping_hubs(config: Config, report: BuildReport) -> None:
 @click.option("-v", "--verbose", is_flag=True, help="Also print info-level diagnostics.")
 def check_command(source: ConfigSource, verbose: bool) -> None:
     """Read everything, write nothing; exit 1 when any error-level diagnostic exists."""
-    report = build(source.load_for_articles(), write=False)
+    config = source.load_for_articles()
+    with collector_off():
+        report = build(config, write=False)
     for diagnostic in report.diagnostics:
         if verbose or diagnostic.level != "info":
             click.echo(str(diagnostic))

@@ -26,3 +26,17 @@ def collector_paused() -> Iterator[None]:
             gc.collect()
             gc.freeze()
             gc.enable()
+
+
+@contextmanager
+def collector_off() -> Iterator[None]:
+    """For a command that exits after the block (`feedd build`, `feedd check`): the collector stays off
+    throughout, and neither a collection nor a freeze follows. collector_paused's would only delay the exit
+    (a quarter of a second after loading a large index)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
