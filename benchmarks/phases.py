@@ -91,6 +91,11 @@ class Clock:
         setattr(owner, name, timed)
 
 
+def shown(path: Path) -> str:
+    """A path as the report shows it: relative to the repository when inside it."""
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("config", type=Path)
@@ -134,7 +139,7 @@ def main() -> int:
     inside = [s - w for s, w in zip(span, write, strict=True)]
     publish = [w + a for w, a in zip(write, around, strict=True)]
     print(f"{len(report.written)} files written, {len(report.summaries)} feeds, {files} article files, "
-          f"{items} items × formats rendered; `{config.paths.articles}`")
+          f"{items} items × formats rendered; `{shown(config.paths.articles)}`")
     print()
     print("| stage | wall | CPU, feedd's process | CPU, worker processes | per unit (all CPU) |")
     print("|---|---|---|---|---|")
