@@ -29,6 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench import process_tree  # noqa: E402
 from feedd.config import load_config  # noqa: E402
 from feedd.feeds import jobs  # noqa: E402
 from feedd.ingest.index import ArticleIndex  # noqa: E402
@@ -38,25 +39,11 @@ from feedd.publish.published import Published  # noqa: E402
 TICK = os.sysconf("SC_CLK_TCK")
 
 
-def descendants(pid: int) -> list[int]:
-    found, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        for task in Path(f"/proc/{p}/task").glob("*"):
-            try:
-                kids = [int(k) for k in (task / "children").read_text().split()]
-            except OSError:
-                continue
-            found += kids
-            todo += kids
-    return found
-
-
 def cpu() -> tuple[float, float]:
     """(this process, its worker processes) CPU seconds so far, user + sys."""
     t = os.times()
     workers = t.children_user + t.children_system
-    for pid in descendants(os.getpid()):
+    for pid in process_tree(os.getpid())[1:]:  # the worker processes alive now
         try:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
@@ -147,7 +134,7 @@ def main() -> int:
     def row(name: str, r: list[float], unit: str = "") -> None:
         print(f"| {name} | {r[0]:.1f} s | {r[1]:.1f} s | {r[2]:.1f} s | {unit} |")
 
-    row("load: list, parse, store", load, f"{(load[1] + load[2]) / files * 1e6:.0f} µs per file")
+    row("load: list, parse, store", load, f"{(load[1] + load[2]) / max(files, 1) * 1e6:.0f} µs per file")
     row("select: membership, ranking, what to render", select)
     row("render (feedd's share: reading articles, dispatch, waiting)", inside,
         f"{(inside[1] + inside[2]) / max(items, 1) * 1e6:.0f} µs per item and format")
